@@ -1,0 +1,96 @@
+/* The daemon's inodes: one per object the kernel knows, found again by the identity of its
+ * topmost copy, reference-counted by kernel lookups and by internal users. */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct ovl;
+
+struct ovl_inode {
+	struct ovl_inode *hash_next;
+	/* identity of the topmost copy: (layer, st_dev, st_ino); changes on copy-up */
+	int key_layer;
+	dev_t key_dev;
+	ino_t key_ino;
+
+	uint64_t st_ino; /* what stat reports: stable across copy-up (origin) */
+	mode_t type;     /* S_IFMT bits */
+	int layer;       /* topmost layer holding the object, UPPER once copied up */
+
+	/* Where the object lives: a name in its parent directory (guarded by lock). Non-directories
+	 * are always reached as (parent's fd in layer, name): no fd per file, so a tree of any
+	 * size fits in RLIMIT_NOFILE. */
+	struct ovl_inode *parent;
+	char *name;
+
+	/* Directories only: O_PATH fd per layer where this directory is merged, -1 elsewhere;
+	 * layers after `last_layer` are hidden by an opaque directory. */
+	int *dir_fds;
+	int last_layer;
+
+	/* Ownership stored in an override xattr (rootless copy-up); applied by getattr. */
+	bool has_override;
+	uid_t o_uid;
+	gid_t o_gid;
+	mode_t o_mode; /* permission bits incl. setuid/setgid/sticky */
+
+	uint64_t nlookup; /* kernel references (lookup counts) */
+	uint64_t refs;    /* internal references: children, operations in flight */
+	pthread_mutex_t lock;        /* parent/name and override fields; never held across I/O */
+	pthread_mutex_t copyup_lock; /* serialises copy-up of this object (slow path) */
+};
+
+struct inode_table {
+	pthread_mutex_t lock;
+	struct ovl_inode **buckets;
+	size_t n_buckets;
+	size_t count;
+};
+
+int inode_table_init(struct inode_table *t);
+
+/* Find the inode whose topmost copy is (layer, dev, ino), taking an internal reference. */
+struct ovl_inode *inode_find(struct inode_table *t, int layer, dev_t dev, ino_t ino);
+/* Insert a new inode (refs already 1), unless one with the same key appeared meanwhile: then
+ * that one is referenced and returned and the caller frees its candidate. */
+struct ovl_inode *inode_insert(struct inode_table *t, struct ovl_inode *ino);
+/* Move an inode to a new key after copy-up. */
+void inode_rekey(struct inode_table *t, struct ovl_inode *ino, int layer, dev_t dev, ino_t i);
+
+void inode_ref(struct inode_table *t, struct ovl_inode *ino);
+void inode_unref(struct ovl *ovl, struct ovl_inode *ino);
+void inode_add_lookup(struct inode_table *t, struct ovl_inode *ino);
+void inode_forget(struct ovl *ovl, struct ovl_inode *ino, uint64_t n);
+
+struct ovl_inode *inode_new(struct ovl *ovl, mode_t type);
+/* Free an inode that never entered the table. */
+void inode_free(struct ovl *ovl, struct ovl_inode *ino);
+
+/* Set parent and name (takes a reference on the new parent, drops the old one). */
+int inode_set_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *parent,
+		       const char *name);
+/* Snapshot the location: returns the referenced parent and copies the name to BUF. */
+struct ovl_inode *inode_get_location(struct ovl *ovl, struct ovl_inode *ino, char *buf,
+				     size_t len);
+
+/* The fd of directory DIR in layer L (or -1). */
+static inline int inode_dir_fd(const struct ovl_inode *dir, int l)
+{
+	return dir->dir_fds ? __atomic_load_n(&dir->dir_fds[l], __ATOMIC_ACQUIRE) : -1;
+}
+
+static inline int inode_layer(const struct ovl_inode *ino)
+{
+	return __atomic_load_n(&ino->layer, __ATOMIC_ACQUIRE);
+}
+
+/* Compose the reported inode number from the layer an object originates in and its inode
+ * number there: layers never collide (the layer index sits in the top bits, like kernel xino). */
+static inline uint64_t inode_compose_ino(int layer, uint64_t real_ino)
+{
+	return ((uint64_t)layer << 56) | (real_ino & ((UINT64_C(1) << 56) - 1));
+}

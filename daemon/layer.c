@@ -1,0 +1,205 @@
+/* Layer setup: open each directory once (O_PATH) before the mount can cover it, refuse
+ * combinations the overlay can't serve safely, and choose the xattr namespace. */
+#include "layer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "../common/macros.h"
+#include "copyup.h"
+#include "meta.h"
+
+static int open_dir(const char *what, const char *path, struct layer *layer, char *err,
+		    size_t errlen)
+{
+	layer->fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (layer->fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s %s: %s%s", what, path, strerror(e),
+			 e == ENOENT    ? ": create the directory or fix the path"
+			 : e == ENOTDIR ? ": give a directory"
+					: "");
+		return -e;
+	}
+	struct stat st;
+	struct statfs sf;
+	if (fstat(layer->fd, &st) < 0) {
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		return -errno;
+	}
+	layer->dev = st.st_dev;
+	layer->is_fuse = fstatfs(layer->fd, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC;
+	layer->path = strdup(path);
+	return layer->path ? 0 : -ENOMEM;
+}
+
+/* Is directory A equal to or below directory B? Walks ".." from A up to the root. */
+static bool dir_within(int a_fd, int b_fd)
+{
+	struct stat b, cur, up;
+	if (fstat(b_fd, &b) < 0)
+		return false;
+	int fd = openat(a_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (int depth = 0; fd >= 0 && depth < 4096; depth++) {
+		if (fstat(fd, &cur) < 0)
+			break;
+		if (cur.st_dev == b.st_dev && cur.st_ino == b.st_ino) {
+			close(fd);
+			return true;
+		}
+		int pfd = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = pfd;
+		if (fd < 0 || fstat(fd, &up) < 0)
+			break;
+		if (up.st_dev == cur.st_dev && up.st_ino == cur.st_ino)
+			break; /* reached the root */
+	}
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+int layers_open(struct ovl *ovl, const struct ovl_options *o, char *err, size_t errlen)
+{
+	int r;
+	ovl->n_layers = 1 + (int)o->n_lower;
+	ovl->layers = calloc((size_t)ovl->n_layers, sizeof(struct layer));
+	if (!ovl->layers)
+		return -ENOMEM;
+	for (int l = 0; l < ovl->n_layers; l++)
+		ovl->layers[l].fd = -1;
+	ovl->work_fd = -1;
+	ovl->read_only = !o->upperdir;
+	ovl->fsync = o->fsync;
+	ovl->noxattrs = o->noxattrs;
+	ovl->timeout = o->timeout;
+
+	for (size_t i = 0; i < o->n_lower; i++)
+		if ((r = open_dir("lowerdir", o->lowerdirs[i], &ovl->layers[1 + i], err, errlen)) < 0)
+			return r;
+	if (o->upperdir) {
+		struct layer work = { .fd = -1 };
+		if ((r = open_dir("upperdir", o->upperdir, &ovl->layers[UPPER], err, errlen)) < 0)
+			return r;
+		if ((r = open_dir("workdir", o->workdir, &work, err, errlen)) < 0)
+			return r;
+		int wfd = work.fd;
+		free(work.path);
+		if (work.dev != ovl->layers[UPPER].dev) {
+			close(wfd);
+			snprintf(err, errlen,
+				 "workdir %s and upperdir %s are on different filesystems: put "
+				 "the workdir beside the upper directory",
+				 o->workdir, o->upperdir);
+			return -EXDEV;
+		}
+		if (dir_within(wfd, ovl->layers[UPPER].fd) || dir_within(ovl->layers[UPPER].fd, wfd)) {
+			close(wfd);
+			snprintf(err, errlen,
+				 "workdir %s and upperdir %s overlap: use two separate sibling "
+				 "directories",
+				 o->workdir, o->upperdir);
+			return -EINVAL;
+		}
+		ovl->work_fd = wfd; /* the parent; layers_prepare_work opens WORKDIR/work */
+	}
+	for (int a = 0; a < ovl->n_layers; a++)
+		for (int b = 0; b < ovl->n_layers; b++) {
+			if (a == b || ovl->layers[a].fd < 0 || ovl->layers[b].fd < 0)
+				continue;
+			/* Lower layers may nest (read-only views of each other are harmless), but
+			 * the same directory twice, or an upper inside/above a lower, is refused. */
+			bool same = dir_within(ovl->layers[a].fd, ovl->layers[b].fd) &&
+				    dir_within(ovl->layers[b].fd, ovl->layers[a].fd);
+			bool upper_clash = (a == UPPER || b == UPPER) &&
+					   dir_within(ovl->layers[a].fd, ovl->layers[b].fd);
+			if (same || upper_clash) {
+				snprintf(err, errlen,
+					 "%s %s %s %s %s: every layer must be a separate directory",
+					 a == UPPER ? "upperdir" : "lowerdir", ovl->layers[a].path,
+					 same ? "is the same directory as" : "lies inside",
+					 b == UPPER ? "upperdir" : "lowerdir", ovl->layers[b].path);
+				return -EINVAL;
+			}
+		}
+	return 0;
+}
+
+/* May we write trusted.* xattrs (real root)? Kernel overlayfs uses them then. */
+static bool can_use_trusted(int dirfd)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", dirfd);
+	if (setxattr(p, "trusted.antares.probe", "1", 1, 0) < 0)
+		return false;
+	removexattr(p, "trusted.antares.probe");
+	return true;
+}
+
+/* Can we give files away to other ids? If not, ownership goes into the override xattr. */
+static bool can_chown_anyone(int dirfd)
+{
+	const char *probe = "#owner-probe";
+	int fd = openat(dirfd, probe, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	bool ok = fchown(fd, 4242, 4242) == 0;
+	close(fd);
+	unlinkat(dirfd, probe, 0);
+	return ok;
+}
+
+int layers_prepare_work(struct ovl *ovl, const struct ovl_options *o, char *err, size_t errlen)
+{
+	if (ovl->read_only) {
+		ovl->xattr_prefix = "user.overlay.";
+		ovl->antares_prefix = "user.antares.";
+		return 0;
+	}
+	int parent = ovl->work_fd;
+	if (mkdirat(parent, "work", 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "workdir %s: cannot create work/: %s", o->workdir,
+			 strerror(errno));
+		return -errno;
+	}
+	int wfd = openat(parent, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(parent);
+	ovl->work_fd = wfd;
+	if (wfd < 0) {
+		snprintf(err, errlen, "workdir %s: cannot open work/: %s", o->workdir,
+			 strerror(errno));
+		return -errno;
+	}
+	int r = copyup_clean_workdir(wfd);
+	if (r < 0) {
+		snprintf(err, errlen, "workdir %s: cannot clean leftovers in work/: %s", o->workdir,
+			 strerror(-r));
+		return r;
+	}
+	bool trusted = !o->userxattr && can_use_trusted(wfd);
+	ovl->xattr_prefix = trusted ? "trusted.overlay." : "user.overlay.";
+	ovl->antares_prefix = trusted ? "trusted.antares." : "user.antares.";
+	ovl->store_owner_in_xattr = !can_chown_anyone(wfd);
+	return 0;
+}
+
+void layers_close(struct ovl *ovl)
+{
+	for (int l = 0; l < ovl->n_layers; l++) {
+		if (ovl->layers[l].fd >= 0)
+			close(ovl->layers[l].fd);
+		free(ovl->layers[l].path);
+	}
+	free(ovl->layers);
+	if (ovl->work_fd >= 0)
+		close(ovl->work_fd);
+}

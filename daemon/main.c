@@ -1,0 +1,254 @@
+/* antares-overlayd: command line, then wiring of options, layers and the FUSE session. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "layer.h"
+#include "lookup.h"
+#include "ops.h"
+#include "options.h"
+
+#ifndef ANTARES_VERSION
+#define ANTARES_VERSION "0"
+#endif
+
+static const char usage[] =
+	"Usage: antares-overlayd [OPTIONS] [SOURCE] MOUNTPOINT\n"
+	"       antares-overlayd [OPTIONS] --fd N\n"
+	"\n"
+	"Mount an overlay of directories with FUSE: LOWERDIRs stay read-only, changes go to\n"
+	"UPPERDIR. Option names and meanings follow fuse-overlayfs.\n"
+	"\n"
+	"Options:\n"
+	"  -o OPT[,OPT...]     mount options, see below; may be given more than once\n"
+	"  -f                  stay in the foreground (default: detach once mounted)\n"
+	"  -d                  debug: foreground, and print every FUSE request\n"
+	"      --fd N          serve /dev/fuse fd N that the caller already mounted\n"
+	"      --log FILE      append log lines to FILE (default: stderr; syslog once detached)\n"
+	"      --log-level L   error, warning (default), info or debug\n"
+	"  -h, --help          show this help and exit\n"
+	"  -V, --version       show the version and exit\n"
+	"\n"
+	"Overlay options (-o):\n"
+	"  lowerdir=DIR[:DIR...]  read-only layers, topmost first (required)\n"
+	"  upperdir=DIR           writable layer; without it the mount is read-only\n"
+	"  workdir=DIR            empty directory on the upper's filesystem (with upperdir)\n"
+	"  timeout=SECONDS        kernel entry/attribute cache time (default 1)\n"
+	"  fsync=0|1              fsync copied-up data before it appears (default 1)\n"
+	"  volatile               same as fsync=0\n"
+	"  userxattr              write user.overlay.* xattrs even when trusted.* would work\n"
+	"  noxattrs               refuse extended attribute calls on the mount\n"
+	"  fast_ino, threaded, writeback, plugins, noacl, xattr_permissions\n"
+	"                         accepted for fuse-overlayfs compatibility; no effect\n"
+	"\n"
+	"Generic mount options passed to FUSE: ro, rw, dev, nodev, suid, nosuid, exec, noexec,\n"
+	"sync, async, dirsync, atime, noatime, allow_other, allow_root, default_permissions,\n"
+	"auto_unmount, fsname=, subtype=, max_read=, context=, fscontext=, defcontext=,\n"
+	"rootcontext=. Ignored as fstab noise: defaults, auto, noauto, user, users, nouser,\n"
+	"_netdev, nofail, relatime, strictatime, lazytime, x-*, comment=.\n"
+	"\n"
+	"Exit status: 0 after a clean unmount, 1 on bad options or layers, 2 on a mount failure.\n";
+
+struct cmdline {
+	struct ovl_options opts;
+	const char *source;
+	const char *mountpoint;
+	int fd;
+	bool foreground;
+	bool debug;
+};
+
+static int fail(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "antares-overlayd: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_cmdline(int argc, char **argv, struct cmdline *c)
+{
+	enum { OPT_FD = 256, OPT_LOG, OPT_LOG_LEVEL };
+	static const struct option longopts[] = {
+		{ "fd", required_argument, NULL, OPT_FD },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	char err[512];
+	int ch;
+	c->fd = -1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:fdhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			if (ovl_options_parse(&c->opts, optarg, err, sizeof(err)) < 0)
+				return fail("%s", err);
+			break;
+		case 'f':
+			c->foreground = true;
+			break;
+		case 'd':
+			c->debug = c->foreground = true;
+			break;
+		case OPT_FD: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 0 || v > 1 << 20)
+				return fail("--fd needs a file descriptor number, got '%s'", optarg);
+			c->fd = (int)v;
+			break;
+		}
+		case OPT_LOG: {
+			int r = log_open_file(optarg);
+			if (r < 0) {
+				fprintf(stderr, "antares-overlayd: --log %s: %s\n", optarg, strerror(-r));
+				return 1;
+			}
+			break;
+		}
+		case OPT_LOG_LEVEL: {
+			enum log_level lv;
+			if (log_parse_level(optarg, &lv) < 0)
+				return fail("--log-level '%s' is unknown: use error, warning, info "
+					    "or debug",
+					    optarg);
+			log_set_level(lv);
+			break;
+		}
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			printf("antares-overlayd %s\n", ANTARES_VERSION);
+			return 0;
+		case ':':
+			return fail("option %s needs a value: see antares-overlayd --help",
+				    argv[optind - 1]);
+		default:
+			return fail("unknown option '%s': see antares-overlayd --help",
+				    argv[optind - 1]);
+		}
+	}
+	int npos = argc - optind;
+	if (npos > 2)
+		return fail("too many arguments starting at '%s': give [SOURCE] MOUNTPOINT",
+			    argv[optind + 2]);
+	if (npos == 2)
+		c->source = argv[optind++];
+	if (npos >= 1)
+		c->mountpoint = argv[optind];
+	if (!c->mountpoint && c->fd < 0)
+		return fail("%s", "missing MOUNTPOINT: see antares-overlayd --help");
+	if (ovl_options_check(&c->opts, err, sizeof(err)) < 0)
+		return fail("%s", err);
+	if (c->fd < 0) {
+		struct stat st;
+		if (stat(c->mountpoint, &st) < 0)
+			return fail("mountpoint %s: does not exist: create the directory first",
+				    c->mountpoint);
+		if (!S_ISDIR(st.st_mode))
+			return fail("mountpoint %s: not a directory", c->mountpoint);
+	}
+	return -1;
+}
+
+/* Every directory inode holds an fd per layer: allow as many as the hard limit permits. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int build_fuse_args(const struct cmdline *c, const struct ovl *ovl, struct fuse_args *args)
+{
+	char opts[4096];
+	snprintf(opts, sizeof(opts), "default_permissions,fsname=%s,subtype=antares-overlayd%s%s%s%s",
+		 c->source ? c->source : "antares-overlayd",
+		 geteuid() == 0 ? ",allow_other" : "", ovl->read_only ? ",ro" : "",
+		 c->opts.fuse_opts ? "," : "", c->opts.fuse_opts ? c->opts.fuse_opts : "");
+	if (fuse_opt_add_arg(args, "antares-overlayd") < 0 || fuse_opt_add_arg(args, "-o") < 0 ||
+	    fuse_opt_add_arg(args, opts) < 0)
+		return -ENOMEM;
+	if (c->debug && fuse_opt_add_arg(args, "-d") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline c = { 0 };
+	struct ovl ovl = { 0 };
+	char err[1024], fdpath[64];
+	int status = 1;
+
+	log_set_program("antares-overlayd");
+	ovl_options_init(&c.opts);
+	int r = parse_cmdline(argc, argv, &c);
+	if (r >= 0) {
+		ovl_options_free(&c.opts);
+		return r;
+	}
+	raise_nofile();
+	if (inode_table_init(&ovl.table) < 0 || layers_open(&ovl, &c.opts, err, sizeof(err)) < 0 ||
+	    layers_prepare_work(&ovl, &c.opts, err, sizeof(err)) < 0 || ovl_root_init(&ovl) < 0) {
+		fprintf(stderr, "antares-overlayd: %s\n", err[0] ? err : strerror(errno));
+		goto out;
+	}
+
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	if (build_fuse_args(&c, &ovl, &args) < 0)
+		goto out;
+	struct fuse_session *se = fuse_session_new(&args, &ovl_ops, sizeof(ovl_ops), &ovl);
+	fuse_opt_free_args(&args);
+	if (!se) {
+		fprintf(stderr, "antares-overlayd: FUSE refused the mount options (see above)\n");
+		goto out;
+	}
+	status = 2;
+	if (fuse_set_signal_handlers(se) < 0)
+		goto destroy;
+	const char *target = c.mountpoint;
+	if (c.fd >= 0) {
+		snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", c.fd);
+		target = fdpath;
+	}
+	if (fuse_session_mount(se, target) < 0) {
+		fprintf(stderr, "antares-overlayd: cannot mount on %s (see the FUSE message above)\n",
+			target);
+		goto signals;
+	}
+	if (!c.foreground) {
+		fuse_daemonize(0);
+		log_use_syslog();
+	}
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		goto unmount;
+	fuse_loop_cfg_set_clone_fd(cfg, 1);
+	fuse_loop_cfg_set_max_threads(cfg, 64);
+	r = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	status = r == 0 ? 0 : 2;
+unmount:
+	fuse_session_unmount(se);
+signals:
+	fuse_remove_signal_handlers(se);
+destroy:
+	fuse_session_destroy(se);
+out:
+	ovl_options_free(&c.opts);
+	return status;
+}

@@ -1,0 +1,177 @@
+/* Overlay metadata on disk: whiteouts, opaque directories, origin and ownership xattrs, in
+ * the formats kernel overlayfs, fuse-overlayfs and OCI layers use. */
+#include "meta.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+int loc_stat(const struct loc *loc, struct stat *st)
+{
+	if (!loc->name[0])
+		return fstatat(loc->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	return fstatat(loc->fd, loc->name, st, AT_SYMLINK_NOFOLLOW);
+}
+
+void loc_proc_path(const struct loc *loc, char *buf, size_t len)
+{
+	if (loc->name[0])
+		snprintf(buf, len, "/proc/self/fd/%d/%s", loc->fd, loc->name);
+	else
+		snprintf(buf, len, "/proc/self/fd/%d", loc->fd);
+}
+
+/* A directory is reached through the /proc magic link (which must be followed); any other
+ * object by name under its parent's link, without following the last component. */
+ssize_t loc_getxattr(const struct loc *loc, const char *name, void *val, size_t size)
+{
+	char p[PATH_MAX_PROC];
+	loc_proc_path(loc, p, sizeof(p));
+	return loc->name[0] ? lgetxattr(p, name, val, size) : getxattr(p, name, val, size);
+}
+
+int loc_setxattr(const struct loc *loc, const char *name, const void *val, size_t size, int flags)
+{
+	char p[PATH_MAX_PROC];
+	loc_proc_path(loc, p, sizeof(p));
+	return loc->name[0] ? lsetxattr(p, name, val, size, flags)
+			    : setxattr(p, name, val, size, flags);
+}
+
+ssize_t loc_listxattr(const struct loc *loc, char *list, size_t size)
+{
+	char p[PATH_MAX_PROC];
+	loc_proc_path(loc, p, sizeof(p));
+	return loc->name[0] ? llistxattr(p, list, size) : listxattr(p, list, size);
+}
+
+int loc_removexattr(const struct loc *loc, const char *name)
+{
+	char p[PATH_MAX_PROC];
+	loc_proc_path(loc, p, sizeof(p));
+	return loc->name[0] ? lremovexattr(p, name) : removexattr(p, name);
+}
+
+bool meta_xattr_is_private(const char *name)
+{
+	static const char *const prefixes[] = { "trusted.overlay.", "user.overlay.",
+						"trusted.antares.", "user.antares.",
+						"user.fuseoverlayfs.", OVERRIDE_XATTR };
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+bool meta_is_whiteout(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
+}
+
+bool meta_has_dot_whiteout(int dirfd, const char *name)
+{
+	char wh[NAME_MAX + 8];
+	if (snprintf(wh, sizeof(wh), ".wh.%s", name) >= (int)sizeof(wh))
+		return false;
+	struct stat st;
+	return fstatat(dirfd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static bool xattr_is_y(const struct loc *loc, const char *name)
+{
+	char v[4];
+	ssize_t n = loc_getxattr(loc, name, v, sizeof(v));
+	return n == 1 && v[0] == 'y';
+}
+
+bool meta_dir_is_opaque(const struct ovl *ovl, int dir_fd)
+{
+	struct loc loc = { dir_fd, "" };
+	if (xattr_is_y(&loc, "user.overlay.opaque"))
+		return true;
+	if (!strcmp(ovl->xattr_prefix, "trusted.overlay.") &&
+	    xattr_is_y(&loc, "trusted.overlay.opaque"))
+		return true;
+	if (xattr_is_y(&loc, "user.fuseoverlayfs.opaque"))
+		return true;
+	struct stat st;
+	return fstatat(dir_fd, ".wh..wh..opq", &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int meta_set_opaque(const struct ovl *ovl, const struct loc *loc)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%sopaque", ovl->xattr_prefix);
+	return loc_setxattr(loc, name, "y", 1, 0) < 0 ? -errno : 0;
+}
+
+int meta_create_whiteout(struct ovl *ovl, int dirfd, const char *name)
+{
+	if (!ovl->upper_dot_whiteouts) {
+		if (mknodat(dirfd, name, S_IFCHR | 0000, makedev(0, 0)) == 0)
+			return 0;
+		if (errno != EPERM)
+			return -errno;
+		/* Not allowed to make device nodes: fall back to OCI-style markers for good. */
+		ovl->upper_dot_whiteouts = true;
+	}
+	char wh[NAME_MAX + 8];
+	if (snprintf(wh, sizeof(wh), ".wh.%s", name) >= (int)sizeof(wh))
+		return -ENAMETOOLONG;
+	int fd = openat(dirfd, wh, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0000);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+int meta_set_origin(const struct ovl *ovl, const struct loc *loc, int layer, unsigned long long ino)
+{
+	char name[64], v[64];
+	snprintf(name, sizeof(name), "%sorigin", ovl->antares_prefix);
+	int n = snprintf(v, sizeof(v), "%d:%llu", layer, ino);
+	return loc_setxattr(loc, name, v, (size_t)n, 0) < 0 ? -errno : 0;
+}
+
+int meta_get_origin(const struct ovl *ovl, const struct loc *loc, int *layer,
+		    unsigned long long *ino)
+{
+	char name[64], v[64];
+	snprintf(name, sizeof(name), "%sorigin", ovl->antares_prefix);
+	ssize_t n = loc_getxattr(loc, name, v, sizeof(v) - 1);
+	if (n < 0)
+		return -errno;
+	v[n] = '\0';
+	if (sscanf(v, "%d:%llu", layer, ino) != 2 || *layer < 0 || *layer >= ovl->n_layers)
+		return -EINVAL;
+	return 0;
+}
+
+int meta_set_override(const struct loc *loc, uid_t uid, gid_t gid, mode_t mode)
+{
+	char v[64];
+	int n = snprintf(v, sizeof(v), "%u:%u:0%o", uid, gid, mode & 07777);
+	return loc_setxattr(loc, OVERRIDE_XATTR, v, (size_t)n, 0) < 0 ? -errno : 0;
+}
+
+int meta_get_override(const struct loc *loc, uid_t *uid, gid_t *gid, mode_t *mode)
+{
+	char v[64];
+	ssize_t n = loc_getxattr(loc, OVERRIDE_XATTR, v, sizeof(v) - 1);
+	if (n < 0)
+		return -errno;
+	v[n] = '\0';
+	unsigned u, g, m;
+	if (sscanf(v, "%u:%u:%o", &u, &g, &m) != 3)
+		return -EINVAL;
+	*uid = u;
+	*gid = g;
+	*mode = m & 07777;
+	return 0;
+}

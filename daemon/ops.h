@@ -1,0 +1,86 @@
+/* FUSE low-level operations of the overlay, grouped by concern in ops_*.c; this header wires
+ * them into one fuse_lowlevel_ops table and holds the helpers they share. */
+#pragma once
+
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+
+#include "lookup.h"
+#include "ovl.h"
+
+extern const struct fuse_lowlevel_ops ovl_ops;
+
+static inline struct ovl *req_ovl(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static inline struct ovl_inode *node(struct ovl *ovl, fuse_ino_t n)
+{
+	return n == FUSE_ROOT_ID ? ovl->root : (struct ovl_inode *)(uintptr_t)n;
+}
+
+static inline fuse_ino_t nodeid(struct ovl *ovl, struct ovl_inode *ino)
+{
+	return ino == ovl->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)ino;
+}
+
+/* Fill E for INO (referenced by the caller) with ST; the reference becomes a kernel lookup. */
+void ops_make_entry(struct ovl *ovl, struct ovl_inode *ino, const struct stat *st,
+		    struct fuse_entry_param *e);
+/* Look NAME up in PARENT and reply with the entry (or the error). */
+void ops_reply_lookup(fuse_req_t req, struct ovl_inode *parent, const char *name);
+
+/* Does NAME exist (not whited out) in a lower layer merged into PARENT? Then removing or moving
+ * it away in the upper needs a whiteout. */
+bool ops_lower_has_name(struct ovl_inode *parent, const char *name);
+
+/* Prepare PARENT's upper copy for a new entry NAME: copy-up, and remove a whiteout that sits at
+ * NAME (*replaced_whiteout tells). Returns the upper fd of PARENT or -errno. */
+int ops_prepare_new_entry(struct ovl *ovl, struct ovl_inode *parent, const char *name,
+			  bool *replaced_whiteout);
+/* Give a new upper entry NAME in UPFD the caller's ownership (fuse_req_ctx). */
+void ops_set_new_owner(struct ovl *ovl, fuse_req_t req, int upfd, const char *name, bool is_dir);
+
+/* ops_entry.c */
+void op_lookup(fuse_req_t, fuse_ino_t, const char *);
+void op_forget(fuse_req_t, fuse_ino_t, uint64_t);
+void op_forget_multi(fuse_req_t, size_t, struct fuse_forget_data *);
+void op_mkdir(fuse_req_t, fuse_ino_t, const char *, mode_t);
+void op_mknod(fuse_req_t, fuse_ino_t, const char *, mode_t, dev_t);
+void op_symlink(fuse_req_t, const char *, fuse_ino_t, const char *);
+void op_link(fuse_req_t, fuse_ino_t, fuse_ino_t, const char *);
+void op_unlink(fuse_req_t, fuse_ino_t, const char *);
+void op_rmdir(fuse_req_t, fuse_ino_t, const char *);
+void op_rename(fuse_req_t, fuse_ino_t, const char *, fuse_ino_t, const char *, unsigned);
+
+/* ops_attr.c */
+void op_getattr(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void op_setattr(fuse_req_t, fuse_ino_t, struct stat *, int, struct fuse_file_info *);
+void op_readlink(fuse_req_t, fuse_ino_t);
+void op_access(fuse_req_t, fuse_ino_t, int);
+void op_statfs(fuse_req_t, fuse_ino_t);
+void op_setxattr(fuse_req_t, fuse_ino_t, const char *, const char *, size_t, int);
+void op_getxattr(fuse_req_t, fuse_ino_t, const char *, size_t);
+void op_listxattr(fuse_req_t, fuse_ino_t, size_t);
+void op_removexattr(fuse_req_t, fuse_ino_t, const char *);
+
+/* ops_file.c */
+void op_open(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void op_create(fuse_req_t, fuse_ino_t, const char *, mode_t, struct fuse_file_info *);
+void op_read(fuse_req_t, fuse_ino_t, size_t, off_t, struct fuse_file_info *);
+void op_write_buf(fuse_req_t, fuse_ino_t, struct fuse_bufvec *, off_t, struct fuse_file_info *);
+void op_flush(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void op_release(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void op_fsync(fuse_req_t, fuse_ino_t, int, struct fuse_file_info *);
+void op_fallocate(fuse_req_t, fuse_ino_t, int, off_t, off_t, struct fuse_file_info *);
+void op_lseek(fuse_req_t, fuse_ino_t, off_t, int, struct fuse_file_info *);
+void op_copy_file_range(fuse_req_t, fuse_ino_t, off_t, struct fuse_file_info *, fuse_ino_t, off_t,
+			struct fuse_file_info *, size_t, int);
+
+/* ops_dir.c */
+void op_opendir(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void op_readdir(fuse_req_t, fuse_ino_t, size_t, off_t, struct fuse_file_info *);
+void op_readdirplus(fuse_req_t, fuse_ino_t, size_t, off_t, struct fuse_file_info *);
+void op_releasedir(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void op_fsyncdir(fuse_req_t, fuse_ino_t, int, struct fuse_file_info *);

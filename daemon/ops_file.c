@@ -1,0 +1,262 @@
+/* Open files: each FUSE file handle owns a real fd on one layer's copy. Opening for write copies
+ * the object up first; a handle opened on a lower copy moves to the upper copy on its next read
+ * once somebody else has copied the file up, so readers never see stale data. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "copyup.h"
+#include "ops.h"
+
+struct ovl_file {
+	pthread_mutex_t lock;
+	int fd;
+	int layer;
+	int flags;
+	int old_fd; /* a lower fd replaced by refresh_handle, closed at release */
+};
+
+int ops_file_fd(struct fuse_file_info *fi)
+{
+	struct ovl_file *f = (struct ovl_file *)(uintptr_t)fi->fh;
+	return __atomic_load_n(&f->fd, __ATOMIC_ACQUIRE);
+}
+
+static bool wants_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, int *fd_out)
+{
+	struct access a;
+	int r = access_get(ovl, ino, l, &a);
+	if (r == 0) {
+		int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY)) | O_NOFOLLOW | O_CLOEXEC;
+		int fd = openat(a.loc.fd, a.loc.name, oflags);
+		if (fd < 0)
+			r = errno == ENOENT || errno == EACCES || errno == EPERM || errno == ETXTBSY ||
+					    errno == EISDIR || errno == ELOOP
+				    ? -errno
+				    : ovl_fail(ovl, "open", ino, NULL, a.layer, "openat", errno);
+		else
+			*fd_out = fd;
+	}
+	access_done(ovl, &a);
+	return r;
+}
+
+static int attach_file(struct fuse_file_info *fi, int fd, int layer, int flags)
+{
+	struct ovl_file *f = malloc(sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	pthread_mutex_init(&f->lock, NULL);
+	f->fd = fd;
+	f->layer = layer;
+	f->flags = flags;
+	f->old_fd = -1;
+	fi->fh = (uint64_t)(uintptr_t)f;
+	/* We are the only writer of the layers and every write passes through the kernel, so
+	 * cached pages stay valid across opens. */
+	fi->keep_cache = 1;
+	return 0;
+}
+
+void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
+{
+	struct ovl *ovl = req_ovl(req);
+	struct ovl_inode *ino = node(ovl, n);
+	int fd = -1, r = 0;
+	if (wants_write(fi->flags)) {
+		if (ovl->read_only) {
+			fuse_reply_err(req, EROFS);
+			return;
+		}
+		r = copyup(ovl, ino);
+	}
+	int layer = inode_layer(ino);
+	if (r == 0)
+		r = open_copy(ovl, ino, layer, fi->flags, &fd);
+	if (r == 0 && (r = attach_file(fi, fd, layer, fi->flags)) < 0)
+		close(fd);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (fuse_reply_open(req, fi) < 0)
+		op_release(NULL, n, fi);
+}
+
+void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       struct fuse_file_info *fi)
+{
+	struct ovl *ovl = req_ovl(req);
+	struct ovl_inode *p = node(ovl, parent);
+	bool replaced;
+	if (ovl->read_only) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	int upfd = ops_prepare_new_entry(ovl, p, name, &replaced);
+	if (upfd < 0) {
+		fuse_reply_err(req, -upfd);
+		return;
+	}
+	int fd = openat(upfd, name, (fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY,
+			mode & 07777);
+	if (fd < 0) {
+		fuse_reply_err(req, -ovl_fail(ovl, "create", p, name, UPPER, "openat", errno));
+		return;
+	}
+	ops_set_new_owner(ovl, req, upfd, name, false);
+	struct ovl_inode *ino;
+	struct stat st;
+	int r = ovl_lookup(ovl, p, name, &ino, &st);
+	if (r == 0 && (r = attach_file(fi, fd, UPPER, fi->flags)) < 0)
+		inode_unref(ovl, ino);
+	if (r < 0) {
+		close(fd);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	struct fuse_entry_param e;
+	ops_make_entry(ovl, ino, &st, &e);
+	if (fuse_reply_create(req, &e, fi) < 0) {
+		inode_forget(ovl, ino, 1);
+		op_release(NULL, 0, fi);
+	}
+}
+
+/* A read-only handle on a lower copy: switch to the upper copy once it exists. */
+static int refresh_handle(struct ovl *ovl, struct ovl_inode *ino, struct ovl_file *f)
+{
+	if (__atomic_load_n(&f->layer, __ATOMIC_ACQUIRE) == UPPER || inode_layer(ino) != UPPER)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	int r = 0;
+	if (f->layer != UPPER) {
+		int fd;
+		r = open_copy(ovl, ino, UPPER, f->flags & ~O_TRUNC, &fd);
+		if (r == 0) {
+			/* The old fd stays open until release: another thread may be using it. */
+			int old = f->fd;
+			__atomic_store_n(&f->fd, fd, __ATOMIC_RELEASE);
+			__atomic_store_n(&f->layer, UPPER, __ATOMIC_RELEASE);
+			f->old_fd = old;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct ovl *ovl = req_ovl(req);
+	struct ovl_file *f = (struct ovl_file *)(uintptr_t)fi->fh;
+	int r = refresh_handle(ovl, node(ovl, n), f);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = ops_file_fd(fi);
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t off,
+		  struct fuse_file_info *fi)
+{
+	struct ovl *ovl = req_ovl(req);
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	out.buf[0].fd = ops_file_fd(fi);
+	out.buf[0].pos = off;
+	ssize_t w = fuse_buf_copy(&out, in, 0);
+	if (w < 0) {
+		int e = (int)-w;
+		if (e != ENOSPC && e != EDQUOT && e != EFBIG && e != EIO)
+			e = -ovl_fail(ovl, "write", node(ovl, n), NULL, UPPER, "pwrite", e);
+		fuse_reply_err(req, e);
+	} else {
+		fuse_reply_write(req, (size_t)w);
+	}
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
+{
+	(void)n;
+	/* close() of a duplicate reports deferred write errors (NFS-like uppers) to the app. */
+	int fd = dup(ops_file_fd(fi));
+	int r = fd < 0 ? errno : close(fd) < 0 ? errno : 0;
+	fuse_reply_err(req, r);
+}
+
+void op_release(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
+{
+	(void)n;
+	struct ovl_file *f = (struct ovl_file *)(uintptr_t)fi->fh;
+	if (f) {
+		close(f->fd);
+		if (f->old_fd >= 0)
+			close(f->old_fd);
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+	}
+	if (req)
+		fuse_reply_err(req, 0);
+}
+
+void op_fsync(fuse_req_t req, fuse_ino_t n, int datasync, struct fuse_file_info *fi)
+{
+	(void)n;
+	int fd = ops_file_fd(fi);
+	int r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
+	fuse_reply_err(req, r);
+}
+
+void op_fallocate(fuse_req_t req, fuse_ino_t n, int mode, off_t off, off_t len,
+		  struct fuse_file_info *fi)
+{
+	(void)n;
+	int r = fallocate(ops_file_fd(fi), mode, off, len) < 0 ? errno : 0;
+	fuse_reply_err(req, r);
+}
+
+void op_lseek(fuse_req_t req, fuse_ino_t n, off_t off, int whence, struct fuse_file_info *fi)
+{
+	struct ovl *ovl = req_ovl(req);
+	struct ovl_file *f = (struct ovl_file *)(uintptr_t)fi->fh;
+	int r = refresh_handle(ovl, node(ovl, n), f);
+	off_t res = r < 0 ? -1 : lseek(ops_file_fd(fi), off, whence);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (res < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_lseek(req, res);
+}
+
+void op_copy_file_range(fuse_req_t req, fuse_ino_t in, off_t off_in, struct fuse_file_info *fi_in,
+			fuse_ino_t out, off_t off_out, struct fuse_file_info *fi_out, size_t len,
+			int flags)
+{
+	struct ovl *ovl = req_ovl(req);
+	struct ovl_file *f = (struct ovl_file *)(uintptr_t)fi_in->fh;
+	(void)out;
+	int r = refresh_handle(ovl, node(ovl, in), f);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	loff_t a = off_in, b = off_out;
+	ssize_t n = copy_file_range(ops_file_fd(fi_in), &a, ops_file_fd(fi_out), &b, len,
+				    (unsigned)flags);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_write(req, (size_t)n);
+}

@@ -1,0 +1,259 @@
+/* The -o option string: splitting with backslash escapes, our options, fuse-overlayfs
+ * compatibility options, and the generic mount options we pass on to libfuse. */
+#include "options.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ovl_options_init(struct ovl_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout = 1.0;
+	o->fsync = true;
+}
+
+void ovl_options_free(struct ovl_options *o)
+{
+	for (size_t i = 0; i < o->n_lower; i++)
+		free(o->lowerdirs[i]);
+	free(o->lowerdirs);
+	free(o->upperdir);
+	free(o->workdir);
+	free(o->fuse_opts);
+	ovl_options_init(o);
+}
+
+/* Copy [s, s+len) into a new string, turning "\X" into "X" (so "\," and "\:" can appear in
+ * paths, as fuse-overlayfs and kernel overlayfs allow). */
+static char *unescape(const char *s, size_t len)
+{
+	char *out = malloc(len + 1), *w = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\\' && i + 1 < len)
+			i++;
+		*w++ = s[i];
+	}
+	*w = '\0';
+	return out;
+}
+
+/* Length of the next item of S up to an unescaped SEP. */
+static size_t item_len(const char *s, char sep)
+{
+	size_t i = 0;
+	while (s[i] && s[i] != sep) {
+		if (s[i] == '\\' && s[i + 1])
+			i++;
+		i++;
+	}
+	return i;
+}
+
+static int parse_lowerdir(struct ovl_options *o, const char *v, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < o->n_lower; i++)
+		free(o->lowerdirs[i]);
+	free(o->lowerdirs);
+	o->lowerdirs = NULL;
+	o->n_lower = 0;
+	for (;;) {
+		size_t n = item_len(v, ':');
+		if (n == 0) {
+			snprintf(err, errlen,
+				 "lowerdir has an empty entry: give directories separated by ':'");
+			return -EINVAL;
+		}
+		char **grown = realloc(o->lowerdirs, (o->n_lower + 1) * sizeof(char *));
+		if (!grown)
+			return -ENOMEM;
+		o->lowerdirs = grown;
+		if (!(o->lowerdirs[o->n_lower] = unescape(v, n)))
+			return -ENOMEM;
+		o->n_lower++;
+		if (!v[n])
+			return 0;
+		v += n + 1;
+	}
+}
+
+static int set_string(char **dst, const char *v, const char *key, char *err, size_t errlen)
+{
+	if (!*v) {
+		snprintf(err, errlen, "option %s= needs a value", key);
+		return -EINVAL;
+	}
+	free(*dst);
+	*dst = unescape(v, strlen(v));
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on"))
+		*out = true;
+	else if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int append_fuse_opt(struct ovl_options *o, const char *opt)
+{
+	size_t old = o->fuse_opts ? strlen(o->fuse_opts) : 0;
+	char *s = realloc(o->fuse_opts, old + strlen(opt) + 2);
+	if (!s)
+		return -ENOMEM;
+	if (old)
+		s[old++] = ',';
+	strcpy(s + old, opt);
+	o->fuse_opts = s;
+	return 0;
+}
+
+/* Generic mount options libfuse understands; handed through unchanged. */
+static const char *const fuse_flags[] = {
+	"ro",	 "rw",	   "dev",     "nodev",	 "suid",  "nosuid",    "exec",
+	"noexec", "sync", "async",   "dirsync", "atime", "noatime",   "allow_other",
+	"allow_root", "default_permissions", "auto_unmount", NULL,
+};
+static const char *const fuse_valued[] = { "fsname",	   "subtype",	 "max_read",
+					   "context",	   "fscontext", "defcontext",
+					   "rootcontext", NULL };
+/* Options mount(8), fstab or podman pass that mean nothing to a FUSE daemon. */
+static const char *const ignored_flags[] = { "defaults", "auto",   "noauto", "user",
+					     "users",	 "nouser", "_netdev", "nofail",
+					     "relatime", "strictatime", "lazytime", NULL };
+/* fuse-overlayfs tuning options whose effect we get anyway; accepted for compatibility. */
+static const char *const compat_hints[] = { "fast_ino", "threaded", "writeback", "plugins",
+					    "noacl", "xattr_permissions", NULL };
+/* fuse-overlayfs options that would change what the mount shows; refused rather than
+ * silently ignored, so nobody trusts a mapping that is not applied. */
+static const char *const unsupported[] = { "uidmapping", "gidmapping", "squash_to_root",
+					   "squash_to_uid", "squash_to_gid", "static_nlink",
+					   NULL };
+
+static bool in_list(const char *const *list, const char *key)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, key))
+			return true;
+	return false;
+}
+
+static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen)
+{
+	char *eq = strchr(item, '=');
+	const char *v = eq ? eq + 1 : NULL;
+	if (eq)
+		*eq = '\0';
+	const char *key = item;
+
+	if (!strcmp(key, "lowerdir") || !strcmp(key, "upperdir") || !strcmp(key, "workdir")) {
+		if (!v) {
+			snprintf(err, errlen, "option %s needs a value: %s=DIR", key, key);
+			return -EINVAL;
+		}
+		if (!strcmp(key, "lowerdir"))
+			return parse_lowerdir(o, v, err, errlen);
+		return set_string(!strcmp(key, "upperdir") ? &o->upperdir : &o->workdir, v, key,
+				  err, errlen);
+	}
+	if (!strcmp(key, "timeout")) {
+		char *end;
+		double t = v ? strtod(v, &end) : -1;
+		if (!v || *end || t < 0 || t > 86400) {
+			snprintf(err, errlen, "option timeout= needs seconds between 0 and 86400");
+			return -EINVAL;
+		}
+		o->timeout = t;
+		return 0;
+	}
+	if (!strcmp(key, "fsync")) {
+		if (!v || parse_bool(v, &o->fsync) < 0) {
+			snprintf(err, errlen, "option fsync= takes 0 or 1");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "volatile") && !v) {
+		o->fsync = false;
+		return 0;
+	}
+	if (!strcmp(key, "userxattr") && !v) {
+		o->userxattr = true;
+		return 0;
+	}
+	if (!strcmp(key, "noxattrs")) {
+		bool b = true;
+		if (v && parse_bool(v, &b) < 0) {
+			snprintf(err, errlen, "option noxattrs= takes 0 or 1");
+			return -EINVAL;
+		}
+		o->noxattrs = b;
+		return 0;
+	}
+	if (in_list(unsupported, key)) {
+		snprintf(err, errlen,
+			 "option %s is not supported by antares-overlayd: use a user namespace "
+			 "with the id mapping you need instead",
+			 key);
+		return -EINVAL;
+	}
+	if (in_list(compat_hints, key) || in_list(ignored_flags, key) || !strncmp(key, "x-", 2) ||
+	    !strcmp(key, "comment"))
+		return 0;
+	if ((!v && in_list(fuse_flags, key)) || (v && in_list(fuse_valued, key))) {
+		if (eq)
+			*eq = '=';
+		return append_fuse_opt(o, item);
+	}
+	snprintf(err, errlen, "unknown option '%s%s%s': see antares-overlayd --help", key,
+		 v ? "=" : "", v ? v : "");
+	return -EINVAL;
+}
+
+int ovl_options_parse(struct ovl_options *o, const char *optstring, char *err, size_t errlen)
+{
+	const char *s = optstring;
+	while (*s) {
+		size_t n = item_len(s, ',');
+		if (n > 0) {
+			/* Keep escapes: values are unescaped by the option that owns them. */
+			char *item = strndup(s, n);
+			if (!item)
+				return -ENOMEM;
+			int r = parse_one(o, item, err, errlen);
+			free(item);
+			if (r < 0)
+				return r;
+		}
+		if (!s[n])
+			break;
+		s += n + 1;
+	}
+	return 0;
+}
+
+int ovl_options_check(const struct ovl_options *o, char *err, size_t errlen)
+{
+	if (o->n_lower == 0) {
+		snprintf(err, errlen, "missing lowerdir=: give at least one lower directory");
+		return -EINVAL;
+	}
+	if (o->upperdir && !o->workdir) {
+		snprintf(err, errlen,
+			 "upperdir= needs workdir=: an empty directory on the upper's filesystem");
+		return -EINVAL;
+	}
+	if (o->workdir && !o->upperdir) {
+		snprintf(err, errlen, "workdir= given without upperdir=: add upperdir=DIR, or drop "
+				      "workdir= for a read-only mount");
+		return -EINVAL;
+	}
+	return 0;
+}

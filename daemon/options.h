@@ -1,0 +1,29 @@
+/* Parsing of antares-overlayd's -o option string (fuse-overlayfs compatible names).
+ * Pure string handling: nothing here touches the filesystem, so it is unit-tested directly. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ovl_options {
+	char **lowerdirs; /* topmost first, as in fuse-overlayfs and kernel overlayfs */
+	size_t n_lower;
+	char *upperdir; /* NULL: read-only mount */
+	char *workdir;
+	double timeout; /* entry/attr cache timeout, seconds */
+	bool fsync;     /* fsync copied-up data before it becomes visible */
+	bool userxattr; /* force user.overlay.* even when trusted.* would work */
+	bool noxattrs;  /* refuse xattr operations on the mount */
+	char *fuse_opts; /* comma-separated generic mount options handed to libfuse */
+};
+
+void ovl_options_init(struct ovl_options *o);
+void ovl_options_free(struct ovl_options *o);
+
+/* Parse one comma-separated -o string into O (may be called for several -o).
+ * Returns 0, or -EINVAL with a one-line message in ERR naming the bad option. */
+int ovl_options_parse(struct ovl_options *o, const char *optstring, char *err, size_t errlen);
+
+/* Check the combination once all -o strings are in: lowerdir present, upperdir and workdir
+ * together. Returns 0 or -EINVAL with a message in ERR. */
+int ovl_options_check(const struct ovl_options *o, char *err, size_t errlen);

@@ -1,0 +1,48 @@
+/* The mounted overlay as a whole: its layers, work directory and settings. One instance per
+ * daemon; every FUSE operation reaches it through fuse_req_userdata(). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "inode.h"
+
+/* Layer index 0 is the upper layer (its fd is -1 on a read-only mount); lower layers follow,
+ * topmost first, so "smaller index wins" everywhere. */
+#define UPPER 0
+
+struct layer {
+	char *path;   /* as given, for messages */
+	int fd;       /* O_PATH | O_DIRECTORY on the layer root */
+	dev_t dev;
+	bool is_fuse; /* a FUSE lower: expect weak xattr/statx support */
+};
+
+struct ovl {
+	struct layer *layers;
+	int n_layers; /* 1 + number of lower layers */
+	int work_fd;  /* WORKDIR/work: private scratch space for atomic copy-up */
+	bool read_only;
+	bool fsync;
+	bool noxattrs;
+	/* "trusted.overlay." when we may write trusted xattrs, else "user.overlay." (kernel
+	 * overlayfs' userxattr rule); the antares.* names follow the same namespace. */
+	const char *xattr_prefix;
+	const char *antares_prefix;
+	/* true when chown to arbitrary ids fails: ownership then lives in an override xattr */
+	bool store_owner_in_xattr;
+	/* whiteouts in the upper are ".wh.NAME" files because mknod(0/0) is refused */
+	bool upper_dot_whiteouts;
+	double timeout;
+	struct inode_table table;
+	struct ovl_inode *root;
+};
+
+static inline bool ovl_has_upper(const struct ovl *ovl)
+{
+	return !ovl->read_only;
+}
+
+/* Name of layer L for log lines: "upper" or "lower[N] (PATH)". */
+const char *ovl_layer_name(const struct ovl *ovl, int l, char *buf, size_t len);
