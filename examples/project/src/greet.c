@@ -1,0 +1,6 @@
+#include "greet.h"
+
+const char *greet_target(void)
+{
+	return "overlay built world";
+}

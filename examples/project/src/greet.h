@@ -1,0 +1,2 @@
+const char *greet_target(void);
+int count_words(const char *s);
