@@ -79,7 +79,8 @@ ovl_mount() {
 	local mnt=$1 opts=$2
 	shift 2
 	local log="$T/daemon.$(basename "$mnt").log"
-	"$OVERLAYD" -f -o "$opts" --log "$log" --log-level info "$@" "$mnt" 2>>"$log" &
+	# OVERLAYD_WRAPPER: a command prefix (e.g. setpriv dropping capabilities) for fault tests.
+	${OVERLAYD_WRAPPER:-} "$OVERLAYD" -f -o "$opts" --log "$log" --log-level info "$@" "$mnt" 2>>"$log" &
 	local pid=$!
 	DAEMON_PIDS+=("$pid")
 	MOUNTS+=("$mnt")
@@ -100,7 +101,8 @@ ovl_umount() {
 	local mnt=$1 pid=${LAST_DAEMON_PID:-}
 	umount "$mnt" || fusermount3 -u "$mnt" || fail "cannot unmount $mnt"
 	if [ -n "$pid" ]; then
-		local rc=0
+		local rc=0 i
+		for i in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 		wait "$pid" || rc=$?
 		[ "$rc" = 0 ] || fail "antares-overlayd exited with status $rc after unmount"
 	fi
