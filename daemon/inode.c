@@ -142,6 +142,7 @@ static void destroy(struct ovl *ovl, struct ovl_inode *ino)
 		free(ino->dir_fds);
 	}
 	free(ino->name);
+	free(ino->data_path);
 	pthread_mutex_destroy(&ino->lock);
 	pthread_mutex_destroy(&ino->copyup_lock);
 	free(ino);

@@ -38,6 +38,19 @@ struct ovl_inode {
 	gid_t o_gid;
 	mode_t o_mode; /* permission bits incl. setuid/setgid/sticky */
 
+	/* Metadata-only copy-up: the upper copy holds the metadata, the data is still the lower
+	 * file at data_path (relative to layer data_layer's root). data_gen changes whenever the
+	 * data moves, so open handles know to follow. Guarded by lock. */
+	bool metacopy;
+	int data_layer;
+	char *data_path;
+	unsigned data_gen;
+
+	/* A hard-linked lower file copied up through the index: names still only in the lower
+	 * layer count towards st_nlink (nlink_lower_extra of them). Guarded by lock. */
+	bool indexed;
+	int nlink_lower_extra;
+
 	uint64_t nlookup; /* kernel references (lookup counts) */
 	uint64_t refs;    /* internal references: children, operations in flight */
 	pthread_mutex_t lock;        /* parent/name and override fields; never held across I/O */
@@ -89,8 +102,14 @@ static inline int inode_layer(const struct ovl_inode *ino)
 }
 
 /* Compose the reported inode number from the layer an object originates in and its inode
- * number there: layers never collide (the layer index sits in the top bits, like kernel xino). */
+ * number there, so numbers never collide between layers (the idea of kernel xino). The layer
+ * goes in bits 47-52: results stay below 2^53, which JavaScript tools (node's fs.Stats.ino is
+ * a double) can still tell apart. Inode numbers of 2^47 and more are hashed into the range
+ * above 2^63, where a collision is merely improbable. */
 static inline uint64_t inode_compose_ino(int layer, uint64_t real_ino)
 {
-	return ((uint64_t)layer << 56) | (real_ino & ((UINT64_C(1) << 56) - 1));
+	if (real_ino < (UINT64_C(1) << 47) && layer < 64)
+		return ((uint64_t)layer << 47) | real_ino;
+	uint64_t h = (real_ino ^ ((uint64_t)layer << 56)) * UINT64_C(0x9E3779B97F4A7C15);
+	return (UINT64_C(1) << 63) | (h >> 1);
 }

@@ -78,7 +78,9 @@ int layers_open(struct ovl *ovl, const struct ovl_options *o, char *err, size_t 
 	for (int l = 0; l < ovl->n_layers; l++)
 		ovl->layers[l].fd = -1;
 	ovl->work_fd = -1;
+	ovl->index_fd = -1;
 	ovl->read_only = !o->upperdir;
+	ovl->metacopy = o->metacopy;
 	ovl->fsync = o->fsync;
 	ovl->noxattrs = o->noxattrs;
 	ovl->timeout = o->timeout;
@@ -171,10 +173,17 @@ int layers_prepare_work(struct ovl *ovl, const struct ovl_options *o, char *err,
 			 strerror(errno));
 		return -errno;
 	}
+	/* The hard-link index lives beside work/ (same filesystem as the upper: links work). */
+	if (mkdirat(parent, "antares-index", 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "workdir %s: cannot create antares-index/: %s", o->workdir,
+			 strerror(errno));
+		return -errno;
+	}
+	ovl->index_fd = openat(parent, "antares-index", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int wfd = openat(parent, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	close(parent);
 	ovl->work_fd = wfd;
-	if (wfd < 0) {
+	if (wfd < 0 || ovl->index_fd < 0) {
 		snprintf(err, errlen, "workdir %s: cannot open work/: %s", o->workdir,
 			 strerror(errno));
 		return -errno;
@@ -202,4 +211,6 @@ void layers_close(struct ovl *ovl)
 	free(ovl->layers);
 	if (ovl->work_fd >= 0)
 		close(ovl->work_fd);
+	if (ovl->index_fd >= 0)
+		close(ovl->index_fd);
 }

@@ -44,6 +44,7 @@ static const char usage[] =
 	"  volatile               same as fsync=0\n"
 	"  userxattr              write user.overlay.* xattrs even when trusted.* would work\n"
 	"  noxattrs               refuse extended attribute calls on the mount\n"
+	"  metacopy=on|off        metadata changes to lower files copy no data (default off)\n"
 	"  fast_ino, threaded, writeback, plugins, noacl, xattr_permissions\n"
 	"                         accepted for fuse-overlayfs compatibility; no effect\n"
 	"\n"

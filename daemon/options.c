@@ -188,6 +188,14 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 		o->userxattr = true;
 		return 0;
 	}
+	if (!strcmp(key, "metacopy")) {
+		if (!v || (strcmp(v, "on") && strcmp(v, "off"))) {
+			snprintf(err, errlen, "option metacopy= takes on or off");
+			return -EINVAL;
+		}
+		o->metacopy = !strcmp(v, "on");
+		return 0;
+	}
 	if (!strcmp(key, "noxattrs")) {
 		bool b = true;
 		if (v && parse_bool(v, &b) < 0) {

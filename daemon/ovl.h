@@ -34,6 +34,11 @@ struct ovl {
 	bool store_owner_in_xattr;
 	/* whiteouts in the upper are ".wh.NAME" files because mknod(0/0) is refused */
 	bool upper_dot_whiteouts;
+	/* metacopy=on: chmod/chown/utimens/setxattr of a lower file copy metadata only */
+	bool metacopy;
+	/* WORKDIR/antares-index: one hard link per copied-up lower inode that had several
+	 * names, so its other names join the same upper inode (like kernel index=on) */
+	int index_fd;
 	double timeout;
 	struct inode_table table;
 	struct ovl_inode *root;
