@@ -40,11 +40,19 @@ static void copy_xattrs(struct ovl *ovl, struct ovl_inode *ino, int l, const str
 	char path[PATH_MAX];
 	ssize_t n = loc_listxattr(src, NULL, 0);
 	if (n <= 0) {
-		if (n < 0)
+		if (n < 0) {
+			int e = errno;
+			/* Once per layer where everyone sees it, then per file in the info log. */
+			if (!__atomic_exchange_n(&ovl->layers[l].warned_no_xattrs, true,
+						 __ATOMIC_RELAXED))
+				log_warning("%s cannot list xattrs (listxattr: %s): copy-ups from it "
+					    "keep everything but xattrs",
+					    ovl_layer_name(ovl, l, path, sizeof(path)), strerror(e));
 			log_msg_ratelimited(LOG_LEVEL_INFO,
 					    "copy-up %s: xattrs not copied: listxattr on %s: %s",
 					    ovl_inode_path(ovl, ino, path, sizeof(path)),
-					    ovl->layers[l].path, strerror(errno));
+					    ovl->layers[l].path, strerror(e));
+		}
 		return;
 	}
 	_cleanup_free_ char *names = malloc((size_t)n);

@@ -26,6 +26,10 @@ struct ovl_inode {
 	 * size fits in RLIMIT_NOFILE. */
 	struct ovl_inode *parent;
 	char *name;
+	/* Other names of a hard-linked file the kernel has looked up; when the primary name goes
+	 * away, one of these takes over (else the file would be unreachable through its other
+	 * cached names). */
+	struct ovl_alias *aliases;
 
 	/* Directories only: O_PATH fd per layer where this directory is merged, -1 elsewhere;
 	 * layers after `last_layer` are hidden by an opaque directory. */
@@ -57,6 +61,12 @@ struct ovl_inode {
 	pthread_mutex_t copyup_lock; /* serialises copy-up of this object (slow path) */
 };
 
+struct ovl_alias {
+	struct ovl_alias *next;
+	struct ovl_inode *parent;
+	char *name;
+};
+
 struct inode_table {
 	pthread_mutex_t lock;
 	struct ovl_inode **buckets;
@@ -83,9 +93,16 @@ struct ovl_inode *inode_new(struct ovl *ovl, mode_t type);
 /* Free an inode that never entered the table. */
 void inode_free(struct ovl *ovl, struct ovl_inode *ino);
 
-/* Set parent and name (takes a reference on the new parent, drops the old one). */
+/* Make (PARENT, NAME) the name INO is reached by. A file's previous name is kept as an alias
+ * (it may be another hard link); a directory has exactly one name. */
 int inode_set_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *parent,
 		       const char *name);
+/* The name (PARENT, NAME) of INO is gone (unlinked, renamed away or replaced). */
+void inode_drop_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *parent,
+			 const char *name);
+/* INO moved from (OLDP, OLDNAME) to (NEWP, NEWNAME). */
+int inode_move_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *oldp,
+			const char *oldname, struct ovl_inode *newp, const char *newname);
 /* Snapshot the location: returns the referenced parent and copies the name to BUF. */
 struct ovl_inode *inode_get_location(struct ovl *ovl, struct ovl_inode *ino, char *buf,
 				     size_t len);

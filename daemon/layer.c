@@ -83,6 +83,7 @@ int layers_open(struct ovl *ovl, const struct ovl_options *o, char *err, size_t 
 	ovl->metacopy = o->metacopy;
 	ovl->fsync = o->fsync;
 	ovl->noxattrs = o->noxattrs;
+	ovl->acl = !o->noacl && !o->noxattrs;
 	ovl->timeout = o->timeout;
 
 	for (size_t i = 0; i < o->n_lower; i++)
@@ -132,6 +133,16 @@ int layers_open(struct ovl *ovl, const struct ovl_options *o, char *err, size_t 
 					 b == UPPER ? "upperdir" : "lowerdir", ovl->layers[b].path);
 				return -EINVAL;
 			}
+		}
+	/* The work directory gets emptied at every mount: no layer may live in or around it. */
+	for (int l = 1; ovl->work_fd >= 0 && l < ovl->n_layers; l++)
+		if (dir_within(ovl->layers[l].fd, ovl->work_fd) ||
+		    dir_within(ovl->work_fd, ovl->layers[l].fd)) {
+			snprintf(err, errlen,
+				 "workdir %s and lowerdir %s overlap: put the workdir beside the upper "
+				 "directory, outside every lower layer",
+				 o->workdir, ovl->layers[l].path);
+			return -EINVAL;
 		}
 	return 0;
 }

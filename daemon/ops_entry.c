@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "copyup.h"
@@ -122,6 +123,17 @@ int ops_prepare_new_entry(struct ovl *ovl, struct ovl_inode *parent, const char 
 	return upfd;
 }
 
+mode_t ops_create_mode(struct ovl *ovl, fuse_req_t req, int upfd, mode_t mode)
+{
+	if (!ovl->acl)
+		return mode;
+	char p[PATH_MAX_PROC];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", upfd);
+	if (getxattr(p, "system.posix_acl_default", NULL, 0) > 0)
+		return mode; /* the upper filesystem applies the default ACL instead */
+	return mode & ~fuse_req_ctx(req)->umask;
+}
+
 void ops_set_new_owner(struct ovl *ovl, fuse_req_t req, int upfd, const char *name, bool is_dir)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -162,10 +174,10 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		r = symlinkat(link, upfd, name);
 	} else if (S_ISDIR(mode)) {
 		sys = "mkdirat";
-		r = mkdirat(upfd, name, mode & 07777);
+		r = mkdirat(upfd, name, ops_create_mode(ovl, req, upfd, mode) & 07777);
 	} else {
 		sys = "mknodat";
-		r = mknodat(upfd, name, mode, rdev);
+		r = mknodat(upfd, name, ops_create_mode(ovl, req, upfd, mode), rdev);
 	}
 	if (r < 0) {
 		fuse_reply_err(req, -ovl_fail(ovl, "create", p, name, UPPER, sys, errno));
@@ -306,6 +318,8 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 		if (r < 0)
 			r = ovl_fail(ovl, op, p, name, UPPER, need_wh ? "whiteout" : "unlinkat", -r);
 	}
+	if (r == 0)
+		inode_drop_location(ovl, child, p, name);
 	inode_unref(ovl, child);
 	fuse_reply_err(req, -r);
 }
@@ -326,7 +340,8 @@ static int copyup_for_rename(struct ovl *ovl, struct ovl_inode *ino)
 {
 	if (S_ISDIR(ino->type) && __atomic_load_n(&ino->last_layer, __ATOMIC_ACQUIRE) > UPPER)
 		return copyup_tree(ovl, ino);
-	return copyup(ovl, ino);
+	/* A metacopy records its data's path within the lower layer, so it can move freely. */
+	return copyup_meta(ovl, ino);
 }
 
 static int mark_opaque(struct ovl *ovl, struct ovl_inode *dir)
@@ -403,8 +418,8 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 			r = -errno;
 			goto out;
 		}
-		inode_set_location(ovl, dst, p, name);
-		inode_set_location(ovl, src, np, newname);
+		inode_move_location(ovl, dst, np, newname, p, name);
+		inode_move_location(ovl, src, p, name, np, newname);
 		goto out;
 	}
 	if (dst && S_ISDIR(dst->type) && inode_layer(dst) == UPPER &&
@@ -429,7 +444,9 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 		snprintf(wh, sizeof(wh), ".wh.%s", newname);
 		unlinkat(nupfd, wh, 0);
 	}
-	inode_set_location(ovl, src, np, newname);
+	if (dst)
+		inode_drop_location(ovl, dst, np, newname);
+	inode_move_location(ovl, src, p, name, np, newname);
 out:
 	if (src)
 		inode_unref(ovl, src);

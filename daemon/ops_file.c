@@ -144,7 +144,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	}
 	int fd = openat(upfd, name, (fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY,
-			mode & 07777);
+			ops_create_mode(ovl, req, upfd, mode) & 07777);
 	if (fd < 0) {
 		fuse_reply_err(req, -ovl_fail(ovl, "create", p, name, UPPER, "openat", errno));
 		return;

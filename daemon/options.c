@@ -130,7 +130,7 @@ static const char *const ignored_flags[] = { "defaults", "auto",   "noauto", "us
 					     "relatime", "strictatime", "lazytime", NULL };
 /* fuse-overlayfs tuning options whose effect we get anyway; accepted for compatibility. */
 static const char *const compat_hints[] = { "fast_ino", "threaded", "writeback", "plugins",
-					    "noacl", "xattr_permissions", NULL };
+					    "xattr_permissions", NULL };
 /* fuse-overlayfs options that would change what the mount shows; refused rather than
  * silently ignored, so nobody trusts a mapping that is not applied. */
 static const char *const unsupported[] = { "uidmapping", "gidmapping", "squash_to_root",
@@ -184,6 +184,10 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 		o->fsync = false;
 		return 0;
 	}
+	if (!strcmp(key, "noacl") && !v) {
+		o->noacl = true;
+		return 0;
+	}
 	if (!strcmp(key, "userxattr") && !v) {
 		o->userxattr = true;
 		return 0;
@@ -215,6 +219,10 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 	if (in_list(compat_hints, key) || in_list(ignored_flags, key) || !strncmp(key, "x-", 2) ||
 	    !strcmp(key, "comment"))
 		return 0;
+	if (!strcmp(key, "max_read") && v && (!*v || strspn(v, "0123456789") != strlen(v))) {
+		snprintf(err, errlen, "option max_read= needs a number of bytes, got '%s'", v);
+		return -EINVAL;
+	}
 	if ((!v && in_list(fuse_flags, key)) || (v && in_list(fuse_valued, key))) {
 		if (eq)
 			*eq = '=';
