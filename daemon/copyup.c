@@ -23,6 +23,9 @@
 #include "lookup.h"
 #include "meta.h"
 
+/* vfs_cap_data v3 is 24 bytes; leave room. */
+#define XATTR_SIZE_MAX_CAPS 64
+
 static unsigned long tmp_counter;
 
 static void tmp_name(char *buf, size_t len)
@@ -62,8 +65,8 @@ static void copy_xattrs(struct ovl *ovl, struct ovl_inode *ino, int l, const str
 	n = loc_listxattr(src, names, (size_t)n);
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
 		const char *name = names + i;
-		if (meta_xattr_is_private(name))
-			continue;
+		if (meta_xattr_is_private(name) || !strcmp(name, "security.capability"))
+			continue; /* capabilities are set after the owner, in finish_copy */
 		ssize_t vn = loc_getxattr(src, name, val, XATTR_SIZE_MAX);
 		const char *what = "getxattr";
 		if (vn >= 0) {
@@ -279,7 +282,15 @@ static int finish_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const stru
 		log_debug("copy-up: origin not recorded: %s", strerror(errno));
 	bool override;
 	int r = copy_attrs(ino, st, &dst, &override);
-	return r < 0 ? ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "set attributes", -r) : 0;
+	if (r < 0)
+		return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "set attributes", -r);
+	/* File capabilities go last: the kernel drops security.capability on chown. */
+	char caps[XATTR_SIZE_MAX_CAPS];
+	ssize_t n = S_ISREG(st->st_mode) ? loc_getxattr(src, "security.capability", caps, sizeof(caps)) : -1;
+	if (n > 0 && loc_setxattr(&dst, "security.capability", caps, (size_t)n, 0) < 0)
+		log_msg_ratelimited(LOG_LEVEL_INFO, "copy-up: security.capability skipped: %s",
+				    strerror(errno));
+	return 0;
 }
 
 /* A metadata-only copy: an empty file of the right size (no blocks) that records where the
@@ -303,7 +314,13 @@ static int build_metacopy(struct ovl *ovl, struct ovl_inode *ino, int l, const s
 
 static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino);
 
-static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino, bool meta_only)
+enum copyup_kind {
+	COPYUP_DATA,  /* a complete copy */
+	COPYUP_META,  /* metadata only where metacopy=on allows it */
+	COPYUP_EMPTY, /* the data is about to be truncated away: copy none */
+};
+
+static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino, enum copyup_kind kind)
 {
 	char name[NAME_MAX + 1], tmp[64], key[64];
 	int l = inode_layer(ino);
@@ -311,7 +328,7 @@ static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino, bool meta_only)
 		pthread_mutex_lock(&ino->lock);
 		bool metacopy = ino->metacopy;
 		pthread_mutex_unlock(&ino->lock);
-		return metacopy && !meta_only ? copyup_data_locked(ovl, ino) : 0;
+		return metacopy && kind != COPYUP_META ? copyup_data_locked(ovl, ino) : 0;
 	}
 	struct ovl_inode *parent = inode_get_location(ovl, ino, name, sizeof(name));
 	if (!parent)
@@ -344,8 +361,16 @@ static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino, bool meta_only)
 	bool indexed = ovl->index_fd >= 0 && S_ISREG(st.st_mode) && st.st_nlink > 1;
 	tmp_name(tmp, sizeof(tmp));
 	r = 0;
-	if (meta_only && ovl->metacopy && S_ISREG(st.st_mode) && !indexed && st.st_size > 0)
+	if (kind == COPYUP_META && ovl->metacopy && S_ISREG(st.st_mode) && !indexed &&
+	    st.st_size > 0)
 		r = build_metacopy(ovl, ino, l, &src, &st, tmp);
+	if (kind == COPYUP_EMPTY && S_ISREG(st.st_mode) && !indexed) {
+		int fd = openat(ovl->work_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd < 0)
+			r = ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "openat(workdir)", errno);
+		else
+			r = 1, close(fd);
+	}
 	if (r < 0)
 		goto out;
 	if (r == 0 && (r = build_copy(ovl, ino, l, &src, &st, tmp)) < 0)
@@ -437,6 +462,10 @@ static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
 		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, UPPER, "set attributes", -r);
 		goto cleanup;
 	}
+	char caps[XATTR_SIZE_MAX_CAPS];
+	ssize_t cn = loc_getxattr(&a.loc, "security.capability", caps, sizeof(caps));
+	if (cn > 0)
+		loc_setxattr(&dst, "security.capability", caps, (size_t)cn, 0);
 	struct parent_times pt;
 	parent_times_save(&pt, a.loc.fd);
 	if (renameat2(ovl->work_fd, tmp, a.loc.fd, a.loc.name, 0) < 0) {
@@ -463,31 +492,36 @@ done:
 	return r;
 }
 
-static int copyup_mode(struct ovl *ovl, struct ovl_inode *ino, bool meta_only)
+static int copyup_mode(struct ovl *ovl, struct ovl_inode *ino, enum copyup_kind kind)
 {
 	if (ovl->read_only)
 		return -EROFS;
 	if (inode_layer(ino) == UPPER) {
 		pthread_mutex_lock(&ino->lock);
-		bool done = !ino->metacopy || meta_only;
+		bool done = !ino->metacopy || kind == COPYUP_META;
 		pthread_mutex_unlock(&ino->lock);
 		if (done)
 			return 0;
 	}
 	pthread_mutex_lock(&ino->copyup_lock);
-	int r = copyup_locked(ovl, ino, meta_only);
+	int r = copyup_locked(ovl, ino, kind);
 	pthread_mutex_unlock(&ino->copyup_lock);
 	return r;
 }
 
 int copyup(struct ovl *ovl, struct ovl_inode *ino)
 {
-	return copyup_mode(ovl, ino, false);
+	return copyup_mode(ovl, ino, COPYUP_DATA);
+}
+
+int copyup_truncated(struct ovl *ovl, struct ovl_inode *ino)
+{
+	return copyup_mode(ovl, ino, COPYUP_EMPTY);
 }
 
 int copyup_meta(struct ovl *ovl, struct ovl_inode *ino)
 {
-	return copyup_mode(ovl, ino, true);
+	return copyup_mode(ovl, ino, COPYUP_META);
 }
 
 int copyup_tree(struct ovl *ovl, struct ovl_inode *dir)

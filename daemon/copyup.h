@@ -10,6 +10,9 @@
  * Returns 0 or -errno (EIO, logged with layer/path/syscall, when the lower can't be read). */
 int copyup(struct ovl *ovl, struct ovl_inode *ino);
 
+/* Like copyup(), for an open with O_TRUNC: a regular file's data is not copied. */
+int copyup_truncated(struct ovl *ovl, struct ovl_inode *ino);
+
 /* Like copyup(), but with metacopy=on a regular file gets a metadata-only copy: for
  * chmod, chown, utimens and xattr changes, which never need the data. */
 int copyup_meta(struct ovl *ovl, struct ovl_inode *ino);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -171,6 +173,15 @@ static bool can_chown_anyone(int dirfd)
 	return ok;
 }
 
+static bool can_mknod_whiteout(int dirfd)
+{
+	const char *probe = "#whiteout-probe";
+	if (mknodat(dirfd, probe, S_IFCHR | 0000, makedev(0, 0)) < 0)
+		return false;
+	unlinkat(dirfd, probe, 0);
+	return true;
+}
+
 int layers_prepare_work(struct ovl *ovl, const struct ovl_options *o, char *err, size_t errlen)
 {
 	if (ovl->read_only) {
@@ -199,6 +210,13 @@ int layers_prepare_work(struct ovl *ovl, const struct ovl_options *o, char *err,
 			 strerror(errno));
 		return -errno;
 	}
+	/* Two daemons sharing a work directory would empty it under each other's copy-ups. */
+	if (flock(wfd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen,
+			 "workdir %s is in use by another mount: give each mount its own workdir",
+			 o->workdir);
+		return -EBUSY;
+	}
 	int r = copyup_clean_workdir(wfd);
 	if (r < 0) {
 		snprintf(err, errlen, "workdir %s: cannot clean leftovers in work/: %s", o->workdir,
@@ -209,6 +227,9 @@ int layers_prepare_work(struct ovl *ovl, const struct ovl_options *o, char *err,
 	ovl->xattr_prefix = trusted ? "trusted.overlay." : "user.overlay.";
 	ovl->antares_prefix = trusted ? "trusted.antares." : "user.antares.";
 	ovl->store_owner_in_xattr = !can_chown_anyone(wfd);
+	/* Decide the whiteout form once per mount, the same way every time on this system, so
+	 * an upper written with ".wh." markers is read with them again after a remount. */
+	ovl->upper_dot_whiteouts = !can_mknod_whiteout(wfd);
 	return 0;
 }
 

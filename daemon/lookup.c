@@ -243,7 +243,7 @@ int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 		}
 		ino->dir_fds[l] = dfd;
 		ino->last_layer = l;
-		if (meta_dir_is_opaque(ovl, dfd))
+		if (meta_dir_is_opaque(dfd))
 			break;
 	}
 	if (first < 0 || r < 0) {
@@ -334,7 +334,7 @@ int ovl_root_init(struct ovl *ovl)
 			first = l;
 			top = st;
 		}
-		if (l != UPPER && meta_dir_is_opaque(ovl, root->dir_fds[l]))
+		if (l != UPPER && meta_dir_is_opaque(root->dir_fds[l]))
 			break;
 	}
 	root->layer = first;

@@ -41,7 +41,7 @@ static const char usage[] =
 	"  lowerdir=DIR[:DIR...]  read-only layers, topmost first (required)\n"
 	"  upperdir=DIR           writable layer; without it the mount is read-only\n"
 	"  workdir=DIR            empty directory on the upper's filesystem (with upperdir)\n"
-	"  timeout=SECONDS        kernel entry/attribute cache time (default 1)\n"
+	"  timeout=SECONDS        kernel entry/attribute cache time (default 86400)\n"
 	"  fsync=0|1              fsync copied-up data before it appears (default 1)\n"
 	"  volatile               same as fsync=0\n"
 	"  userxattr              write user.overlay.* xattrs even when trusted.* would work\n"
@@ -57,7 +57,8 @@ static const char usage[] =
 	"rootcontext=. Ignored as fstab noise: defaults, auto, noauto, user, users, nouser,\n"
 	"_netdev, nofail, relatime, strictatime, lazytime, x-*, comment=.\n"
 	"\n"
-	"Exit status: 0 after a clean unmount, 1 on bad options or layers, 2 on a mount failure.\n";
+	"Exit status: 0 after an unmount or SIGTERM/SIGINT/SIGHUP (the daemon unmounts first),\n"
+	"1 on bad options or layers, 2 when mounting or serving fails.\n";
 
 struct cmdline {
 	struct ovl_options opts;
@@ -303,7 +304,8 @@ int main(int argc, char **argv)
 	fuse_loop_cfg_set_max_threads(cfg, 64);
 	r = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
-	status = r == 0 ? 0 : 2;
+	/* Unmounted, or asked to stop by SIGTERM/SIGINT/SIGHUP: both are a clean end. */
+	status = r == 0 || fuse_session_exited(se) ? 0 : 2;
 unmount:
 	fuse_session_unmount(se);
 signals:

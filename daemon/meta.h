@@ -35,7 +35,7 @@ bool meta_is_whiteout(const struct stat *st);
 /* Is there a ".wh.NAME" marker next to NAME in directory DIRFD (OCI/AUFS whiteout)? */
 bool meta_has_dot_whiteout(int dirfd, const char *name);
 /* Is the directory copy DIR_FD opaque (xattr, or a ".wh..wh..opq" marker inside)? */
-bool meta_dir_is_opaque(const struct ovl *ovl, int dir_fd);
+bool meta_dir_is_opaque(int dir_fd);
 int meta_set_opaque(const struct ovl *ovl, const struct loc *loc);
 /* Create a whiteout called NAME in DIRFD (char device 0/0, else ".wh.NAME"). */
 int meta_create_whiteout(struct ovl *ovl, int dirfd, const char *name);

@@ -25,12 +25,20 @@ void ops_make_entry(struct ovl *ovl, struct ovl_inode *ino, const struct stat *s
 	inode_unref(ovl, ino);
 }
 
-void ops_reply_lookup(fuse_req_t req, struct ovl_inode *parent, const char *name)
+static void reply_lookup(fuse_req_t req, struct ovl_inode *parent, const char *name,
+			 bool negative_ok)
 {
 	struct ovl *ovl = req_ovl(req);
 	struct ovl_inode *ino;
 	struct stat st;
 	int r = ovl_lookup(ovl, parent, name, &ino, &st);
+	if (r == -ENOENT && negative_ok) {
+		/* A negative entry the kernel may cache: build tools probe many missing paths,
+		 * and any later creation goes through the kernel, which drops it. */
+		struct fuse_entry_param neg = { .ino = 0, .entry_timeout = ovl->timeout };
+		fuse_reply_entry(req, &neg);
+		return;
+	}
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -41,10 +49,15 @@ void ops_reply_lookup(fuse_req_t req, struct ovl_inode *parent, const char *name
 		inode_forget(ovl, ino, 1);
 }
 
+void ops_reply_lookup(fuse_req_t req, struct ovl_inode *parent, const char *name)
+{
+	reply_lookup(req, parent, name, false);
+}
+
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct ovl *ovl = req_ovl(req);
-	ops_reply_lookup(req, node(ovl, parent), name);
+	reply_lookup(req, node(ovl, parent), name, true);
 }
 
 void op_forget(fuse_req_t req, fuse_ino_t n, uint64_t nlookup)

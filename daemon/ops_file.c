@@ -114,7 +114,7 @@ void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 			fuse_reply_err(req, EROFS);
 			return;
 		}
-		r = copyup(ovl, ino);
+		r = (fi->flags & O_TRUNC) ? copyup_truncated(ovl, ino) : copyup(ovl, ino);
 	}
 	int layer;
 	unsigned gen;

@@ -10,7 +10,9 @@
 void ovl_options_init(struct ovl_options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->timeout = 1.0;
+	/* Every change to the layers passes through this daemon and the kernel sees it, so the
+	 * kernel's caches may trust what we told it for long (fuse-overlayfs does the same). */
+	o->timeout = 86400.0;
 	o->fsync = true;
 }
 
@@ -166,7 +168,7 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 	if (!strcmp(key, "timeout")) {
 		char *end;
 		double t = v ? strtod(v, &end) : -1;
-		if (!v || *end || t < 0 || t > 86400) {
+		if (!v || *end || !(t >= 0 && t <= 86400)) {
 			snprintf(err, errlen, "option timeout= needs seconds between 0 and 86400");
 			return -EINVAL;
 		}
