@@ -98,6 +98,13 @@ struct ovl_inode *inode_insert(struct inode_table *t, struct ovl_inode *ino)
 	return e;
 }
 
+void inode_unhash(struct inode_table *t, struct ovl_inode *ino)
+{
+	pthread_mutex_lock(&t->lock);
+	unlink_locked(t, ino);
+	pthread_mutex_unlock(&t->lock);
+}
+
 void inode_rekey(struct inode_table *t, struct ovl_inode *ino, int layer, dev_t dev, ino_t i)
 {
 	pthread_mutex_lock(&t->lock);

@@ -81,6 +81,9 @@ struct ovl_inode *inode_find(struct inode_table *t, int layer, dev_t dev, ino_t 
 /* Insert a new inode (refs already 1), unless one with the same key appeared meanwhile: then
  * that one is referenced and returned and the caller frees its candidate. */
 struct ovl_inode *inode_insert(struct inode_table *t, struct ovl_inode *ino);
+/* The object is gone (its last name removed): take it out of the table so a new object that
+ * reuses its inode number is not mistaken for it. The inode lives on for open handles. */
+void inode_unhash(struct inode_table *t, struct ovl_inode *ino);
 /* Move an inode to a new key after copy-up. */
 void inode_rekey(struct inode_table *t, struct ovl_inode *ino, int layer, dev_t dev, ino_t i);
 

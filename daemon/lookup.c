@@ -266,6 +266,12 @@ int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 		}
 	}
 	struct ovl_inode *found = inode_find(&ovl->table, first, top.st_dev, top.st_ino);
+	if (found && found->type != (top.st_mode & S_IFMT)) {
+		/* The number was reused by a new object after the old one went away unseen. */
+		inode_unhash(&ovl->table, found);
+		inode_unref(ovl, found);
+		found = NULL;
+	}
 	if (found) {
 		if (ino)
 			inode_free(ovl, ino);

@@ -57,8 +57,7 @@ static const char usage[] =
 	"rootcontext=. Ignored as fstab noise: defaults, auto, noauto, user, users, nouser,\n"
 	"_netdev, nofail, relatime, strictatime, lazytime, x-*, comment=.\n"
 	"\n"
-	"Exit status: 0 after an unmount or SIGTERM/SIGINT/SIGHUP (the daemon unmounts first),\n"
-	"1 on bad options or layers, 2 when mounting or serving fails.\n";
+	"Exit status: 0 after unmount or SIGTERM, 1 on bad options or layers, 2 when mounting fails.\n";
 
 struct cmdline {
 	struct ovl_options opts;

@@ -331,8 +331,12 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 		if (r < 0)
 			r = ovl_fail(ovl, op, p, name, UPPER, need_wh ? "whiteout" : "unlinkat", -r);
 	}
-	if (r == 0)
+	if (r == 0) {
 		inode_drop_location(ovl, child, p, name);
+		/* Its last name is gone: the upper filesystem may reuse the inode number. */
+		if (in_upper && (is_dir || st.st_nlink <= 1))
+			inode_unhash(&ovl->table, child);
+	}
 	inode_unref(ovl, child);
 	fuse_reply_err(req, -r);
 }
@@ -375,6 +379,7 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 	if (r < 0)
 		return r;
 	r = ovl_lookup(ovl, np, newname, &dst, &st);
+	nlink_t dst_nlink = r == 0 ? st.st_nlink : 0;
 	if (r == -ENOENT)
 		r = 0, dst = NULL;
 	if (r < 0)
@@ -457,8 +462,11 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 		snprintf(wh, sizeof(wh), ".wh.%s", newname);
 		unlinkat(nupfd, wh, 0);
 	}
-	if (dst)
+	if (dst) {
 		inode_drop_location(ovl, dst, np, newname);
+		if (inode_layer(dst) == UPPER && (S_ISDIR(dst->type) || dst_nlink <= 1))
+			inode_unhash(&ovl->table, dst);
+	}
 	inode_move_location(ovl, src, p, name, np, newname);
 out:
 	if (src)
