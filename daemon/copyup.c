@@ -273,13 +273,20 @@ int copyup_link_index(struct ovl *ovl, struct ovl_inode *parent, const char *nam
 
 /* Give WORK/TMP (a copy of the object ST describes) the overlay's records and the object's
  * xattrs, owner, mode and times. */
+/* *LINK_ORIGIN is set when the origin could not go into an xattr (a symbolic link, rootless):
+ * the caller then records it in the index once the copy has its upper inode number. */
 static int finish_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const struct loc *src,
-		       const struct stat *st, const char *tmp)
+		       const struct stat *st, const char *tmp, bool origin_done, bool *link_origin)
 {
 	struct loc dst = { ovl->work_fd, tmp };
+	*link_origin = false;
 	copy_xattrs(ovl, ino, l, src, &dst);
-	if (meta_set_origin(ovl, &dst, l, (unsigned long long)st->st_ino) < 0 && !S_ISLNK(st->st_mode))
-		log_debug("copy-up: origin not recorded: %s", strerror(errno));
+	if (!origin_done && meta_set_origin(ovl, &dst, l, (unsigned long long)st->st_ino, NULL) < 0) {
+		if (S_ISLNK(st->st_mode))
+			*link_origin = true;
+		else
+			log_debug("copy-up: origin not recorded: %s", strerror(errno));
+	}
 	bool override;
 	int r = copy_attrs(ino, st, &dst, &override);
 	if (r < 0)
@@ -305,7 +312,8 @@ static int build_metacopy(struct ovl *ovl, struct ovl_inode *ino, int l, const s
 	if (fd < 0)
 		return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "openat(workdir)", errno);
 	struct loc dst = { ovl->work_fd, tmp };
-	if (ftruncate(fd, st->st_size) < 0 || meta_set_metacopy(ovl, &dst, l, rel) < 0) {
+	if (ftruncate(fd, st->st_size) < 0 ||
+	    meta_set_origin(ovl, &dst, l, (unsigned long long)st->st_ino, rel) < 0) {
 		unlinkat(ovl->work_fd, tmp, 0);
 		return 0; /* e.g. no user xattrs on the upper: fall back to a full copy */
 	}
@@ -373,9 +381,10 @@ static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino, enum copyup_kin
 	}
 	if (r < 0)
 		goto out;
+	bool is_metacopy = r == 1 && kind == COPYUP_META, link_origin;
 	if (r == 0 && (r = build_copy(ovl, ino, l, &src, &st, tmp)) < 0)
 		goto cleanup;
-	if ((r = finish_copy(ovl, ino, l, &src, &st, tmp)) < 0)
+	if ((r = finish_copy(ovl, ino, l, &src, &st, tmp, is_metacopy, &link_origin)) < 0)
 		goto cleanup;
 	if (indexed) {
 		/* Keep a name in the index so the file's other lower names can join this inode. */
@@ -395,6 +404,9 @@ static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino, enum copyup_kin
 		goto cleanup;
 	}
 	parent_times_restore(&pt);
+	if (link_origin && fstatat(upfd, name, &ust, AT_SYMLINK_NOFOLLOW) == 0)
+		meta_save_link_origin(ovl, (unsigned long long)ust.st_ino, l,
+				      (unsigned long long)st.st_ino);
 	r = adopt_upper(ovl, ino, upfd, name);
 	goto out;
 cleanup:
@@ -453,10 +465,11 @@ static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
 	}
 	struct loc dst = { ovl->work_fd, tmp };
 	copy_xattrs(ovl, ino, UPPER, &a.loc, &dst);
-	int ol;
-	unsigned long long oino;
-	if (meta_get_origin(ovl, &a.loc, &ol, &oino) == 0)
-		meta_set_origin(ovl, &dst, ol, oino);
+	struct origin o;
+	if (meta_get_origin(ovl, &a.loc, &o) == 0) { /* the same origin, now complete */
+		meta_set_origin(ovl, &dst, o.layer, o.ino, NULL);
+		free(o.data_path);
+	}
 	bool override;
 	if ((r = copy_attrs(ino, &ust, &dst, &override)) < 0) {
 		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, UPPER, "set attributes", -r);
@@ -552,7 +565,11 @@ int copyup_tree(struct ovl *ovl, struct ovl_inode *dir)
 	dirlist_free(&list);
 	if (r < 0)
 		return r;
+	/* Whiteouts in an opaque directory hide nothing; other overlay implementations reading
+	 * this upper would list them as broken entries. */
 	struct loc loc = { inode_dir_fd(dir, UPPER), "" };
+	if ((r = dirlist_clear_whiteouts(ovl, loc.fd)) < 0)
+		return ovl_fail(ovl, "copy-up", dir, NULL, UPPER, "clear whiteouts", -r);
 	if ((r = meta_set_opaque(ovl, &loc)) < 0)
 		return ovl_fail(ovl, "copy-up", dir, NULL, UPPER, "setxattr(opaque)", -r);
 	__atomic_store_n(&dir->last_layer, UPPER, __ATOMIC_RELEASE);

@@ -117,7 +117,7 @@ static int read_layer(struct ovl *ovl, struct ovl_inode *dir, int l, struct name
 			return 0;
 		}
 		const char *name = de->d_name;
-		if (!strcmp(name, ".") || !strcmp(name, ".."))
+		if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, ".wh..wh..opq"))
 			continue;
 		int r;
 		if (dot_wh && !strncmp(name, ".wh.", 4)) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/macros.h"
 #include "copyup.h"
 
 const char *ovl_layer_name(const struct ovl *ovl, int l, char *buf, size_t len)
@@ -153,23 +154,20 @@ void ovl_metacopy_blocks(struct ovl *ovl, struct ovl_inode *ino, struct stat *st
 void ovl_load_upper_meta(struct ovl *ovl, struct ovl_inode *ino, const struct loc *loc,
 			 const struct stat *st, bool set_ino)
 {
-	int ol, dl, extra = 0;
-	unsigned long long oino;
+	int extra = 0;
 	uid_t u;
 	gid_t g;
 	mode_t m;
-	char *dpath = NULL;
-	if (set_ino) {
-		if (meta_get_origin(ovl, loc, &ol, &oino) == 0)
-			ino->st_ino = inode_compose_ino(ol, oino);
-		else
-			ino->st_ino = inode_compose_ino(UPPER, st->st_ino);
-	}
+	struct origin o = { 0 };
+	bool have = meta_get_origin(ovl, loc, &o) == 0;
+	if (!have && S_ISLNK(st->st_mode) && ovl->index_fd >= 0 &&
+	    meta_load_link_origin(ovl, (unsigned long long)st->st_ino, &o.layer, &o.ino) == 0)
+		have = true;
+	if (set_ino)
+		ino->st_ino = have ? inode_compose_ino(o.layer, o.ino)
+				   : inode_compose_ino(UPPER, st->st_ino);
 	bool ov = ovl->store_owner_in_xattr && meta_get_override(loc, &u, &g, &m) == 0;
-	/* A metacopy file is always an empty sparse file, which spares the xattr read for
-	 * every file that has data. */
-	bool mc = S_ISREG(st->st_mode) && st->st_size > 0 && st->st_blocks == 0 &&
-		  meta_get_metacopy(ovl, loc, &dl, &dpath) == 0;
+	bool mc = have && o.data_path && S_ISREG(st->st_mode);
 	bool idx = S_ISREG(st->st_mode) && st->st_nlink > 1 &&
 		   meta_get_nlink_extra(ovl, loc, &extra) == 0;
 	pthread_mutex_lock(&ino->lock);
@@ -182,13 +180,14 @@ void ovl_load_upper_meta(struct ovl *ovl, struct ovl_inode *ino, const struct lo
 	if (mc) {
 		free(ino->data_path);
 		ino->metacopy = true;
-		ino->data_layer = dl;
-		ino->data_path = dpath;
+		ino->data_layer = o.layer;
+		ino->data_path = TAKE_PTR(o.data_path);
 		ino->data_gen++;
 	}
 	ino->indexed = idx;
 	ino->nlink_lower_extra = extra;
 	pthread_mutex_unlock(&ino->lock);
+	free(o.data_path);
 }
 
 int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
@@ -201,6 +200,9 @@ int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 
 	if (strlen(name) > NAME_MAX)
 		return -ENAMETOOLONG;
+	/* The OCI opaque marker (fuse-overlayfs writes it in uppers too) is never an entry. */
+	if (!strcmp(name, ".wh..wh..opq"))
+		return -ENOENT;
 
 	for (int l = 0; l <= last; l++) {
 		int pfd = inode_dir_fd(parent, l);

@@ -132,26 +132,81 @@ int meta_create_whiteout(struct ovl *ovl, int dirfd, const char *name)
 	return 0;
 }
 
-int meta_set_origin(const struct ovl *ovl, const struct loc *loc, int layer, unsigned long long ino)
+int meta_set_origin(const struct ovl *ovl, const struct loc *loc, int layer, unsigned long long ino,
+		    const char *data_path)
 {
-	char name[64], v[64];
+	char name[64], v[PATH_MAX + 48];
 	snprintf(name, sizeof(name), "%sorigin", ovl->antares_prefix);
-	int n = snprintf(v, sizeof(v), "%d:%llu", layer, ino);
+	int n = snprintf(v, sizeof(v), "%d:%llu%s%s", layer, ino, data_path ? ":" : "",
+			 data_path ? data_path : "");
+	if (n >= (int)sizeof(v))
+		return -ENAMETOOLONG;
 	return loc_setxattr(loc, name, v, (size_t)n, 0) < 0 ? -errno : 0;
 }
 
-int meta_get_origin(const struct ovl *ovl, const struct loc *loc, int *layer,
-		    unsigned long long *ino)
+int meta_get_origin(const struct ovl *ovl, const struct loc *loc, struct origin *o)
 {
-	char name[64], v[64];
+	char name[64], v[PATH_MAX + 48];
 	snprintf(name, sizeof(name), "%sorigin", ovl->antares_prefix);
 	ssize_t n = loc_getxattr(loc, name, v, sizeof(v) - 1);
 	if (n < 0)
 		return -errno;
 	v[n] = '\0';
-	if (sscanf(v, "%d:%llu", layer, ino) != 2 || *layer < 0 || *layer >= ovl->n_layers)
+	int used = 0;
+	o->data_path = NULL;
+	if (sscanf(v, "%d:%llu%n", &o->layer, &o->ino, &used) != 2 || o->layer < 0 ||
+	    o->layer >= ovl->n_layers)
+		return -EINVAL;
+	if (v[used] == ':' && v[used + 1] && o->layer > 0 && !(o->data_path = strdup(v + used + 1)))
+		return -ENOMEM;
+	return 0;
+}
+
+static void link_origin_name(char *buf, size_t len, unsigned long long upper_ino)
+{
+	snprintf(buf, len, "lnk-%llu", upper_ino);
+}
+
+void meta_save_link_origin(const struct ovl *ovl, unsigned long long upper_ino, int layer,
+			   unsigned long long ino)
+{
+	char name[48], v[48];
+	link_origin_name(name, sizeof(name), upper_ino);
+	int n = snprintf(v, sizeof(v), "%d:%llu\n", layer, ino);
+	int fd = openat(ovl->index_fd, name, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	(void)!write(fd, v, (size_t)n);
+	close(fd);
+}
+
+int meta_load_link_origin(const struct ovl *ovl, unsigned long long upper_ino, int *layer,
+			  unsigned long long *ino)
+{
+	char name[48], v[48];
+	if (ovl->index_fd < 0)
+		return -ENOENT;
+	link_origin_name(name, sizeof(name), upper_ino);
+	int fd = openat(ovl->index_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, v, sizeof(v) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	v[n] = '\0';
+	if (sscanf(v, "%d:%llu", layer, ino) != 2 || *layer < 1 || *layer >= ovl->n_layers)
 		return -EINVAL;
 	return 0;
+}
+
+void meta_drop_link_origin(const struct ovl *ovl, unsigned long long upper_ino)
+{
+	char name[48];
+	if (ovl->index_fd < 0)
+		return;
+	link_origin_name(name, sizeof(name), upper_ino);
+	unlinkat(ovl->index_fd, name, 0);
 }
 
 int meta_set_override(const struct loc *loc, uid_t uid, gid_t gid, mode_t mode)
@@ -180,38 +235,6 @@ int meta_get_override(const struct loc *loc, uid_t *uid, gid_t *gid, mode_t *mod
 static void antares_name(const struct ovl *ovl, const char *what, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s", ovl->antares_prefix, what);
-}
-
-int meta_set_metacopy(const struct ovl *ovl, const struct loc *loc, int layer, const char *path)
-{
-	char name[64], v[PATH_MAX + 16];
-	antares_name(ovl, "metacopy", name, sizeof(name));
-	int n = snprintf(v, sizeof(v), "%d:%s", layer, path);
-	if (n >= (int)sizeof(v))
-		return -ENAMETOOLONG;
-	return loc_setxattr(loc, name, v, (size_t)n, 0) < 0 ? -errno : 0;
-}
-
-int meta_get_metacopy(const struct ovl *ovl, const struct loc *loc, int *layer, char **path)
-{
-	char name[64], v[PATH_MAX + 16];
-	antares_name(ovl, "metacopy", name, sizeof(name));
-	ssize_t n = loc_getxattr(loc, name, v, sizeof(v) - 1);
-	if (n < 0)
-		return errno == ENOTSUP ? -ENODATA : -errno;
-	v[n] = '\0';
-	char *colon = strchr(v, ':');
-	if (!colon || colon == v || !colon[1])
-		return -EINVAL;
-	*colon = '\0';
-	char *end;
-	long l = strtol(v, &end, 10);
-	if (*end || l < 1 || l >= ovl->n_layers)
-		return -EINVAL;
-	if (!(*path = strdup(colon + 1)))
-		return -ENOMEM;
-	*layer = (int)l;
-	return 0;
 }
 
 int meta_set_nlink_extra(const struct ovl *ovl, const struct loc *loc, int extra)

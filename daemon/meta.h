@@ -40,22 +40,31 @@ int meta_set_opaque(const struct ovl *ovl, const struct loc *loc);
 /* Create a whiteout called NAME in DIRFD (char device 0/0, else ".wh.NAME"). */
 int meta_create_whiteout(struct ovl *ovl, int dirfd, const char *name);
 
-/* Origin of an upper copy: the layer and inode number it was copied up from. */
-int meta_set_origin(const struct ovl *ovl, const struct loc *loc, int layer, unsigned long long ino);
-int meta_get_origin(const struct ovl *ovl, const struct loc *loc, int *layer,
-		    unsigned long long *ino);
+/* Origin of an upper copy: "LAYER:INO" — the layer and inode number it was copied up from —
+ * or "LAYER:INO:PATH" for a metadata-only copy whose data is still the file PATH (relative to
+ * that layer's root). One xattr for both, so one read per lookup tells everything. */
+struct origin {
+	int layer;
+	unsigned long long ino;
+	char *data_path; /* malloc'd, NULL for a complete copy */
+};
+int meta_set_origin(const struct ovl *ovl, const struct loc *loc, int layer, unsigned long long ino,
+		    const char *data_path);
+int meta_get_origin(const struct ovl *ovl, const struct loc *loc, struct origin *o);
+
+/* Symbolic links can't carry user.* xattrs, so rootless their origin is kept in a file
+ * WORKDIR/antares-index/lnk-UPPERINO instead. */
+void meta_save_link_origin(const struct ovl *ovl, unsigned long long upper_ino, int layer,
+			   unsigned long long ino);
+int meta_load_link_origin(const struct ovl *ovl, unsigned long long upper_ino, int *layer,
+			  unsigned long long *ino);
+void meta_drop_link_origin(const struct ovl *ovl, unsigned long long upper_ino);
 
 /* Ownership override, format "UID:GID:MODE" (octal mode), compatible with
  * user.containers.override_stat as fuse-overlayfs and containers/storage write it. */
 #define OVERRIDE_XATTR "user.containers.override_stat"
 int meta_set_override(const struct loc *loc, uid_t uid, gid_t gid, mode_t mode);
 int meta_get_override(const struct loc *loc, uid_t *uid, gid_t *gid, mode_t *mode);
-
-/* Metadata-only copy: "LAYER:PATH", the lower file (PATH relative to that layer's root) that
- * still holds the data of this upper copy. */
-int meta_set_metacopy(const struct ovl *ovl, const struct loc *loc, int layer, const char *path);
-/* Returns 0 and a malloc'd *PATH, -ENODATA when the copy is complete, or -errno. */
-int meta_get_metacopy(const struct ovl *ovl, const struct loc *loc, int *layer, char **path);
 
 /* Hard-link index: how many names of the lower inode are not yet linked up ("N"). */
 int meta_set_nlink_extra(const struct ovl *ovl, const struct loc *loc, int extra);

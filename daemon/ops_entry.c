@@ -311,6 +311,11 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 			dirlist_free(&list);
 		}
 	}
+	/* A name of a hard-linked lower file: bring the file into the index first, so the
+	 * names left behind still count each other (kernel overlayfs does the same). */
+	if (r == 0 && !is_dir && S_ISREG(child->type) && inode_layer(child) != UPPER &&
+	    st.st_nlink > 1 && ovl->index_fd >= 0)
+		r = copyup(ovl, child);
 	if (r == 0)
 		r = copyup(ovl, p);
 	int upfd = inode_dir_fd(p, UPPER);
@@ -334,8 +339,11 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 	if (r == 0) {
 		inode_drop_location(ovl, child, p, name);
 		/* Its last name is gone: the upper filesystem may reuse the inode number. */
-		if (in_upper && (is_dir || st.st_nlink <= 1))
+		if (in_upper && (is_dir || st.st_nlink <= 1)) {
 			inode_unhash(&ovl->table, child);
+			if (S_ISLNK(child->type))
+				meta_drop_link_origin(ovl, (unsigned long long)child->key_ino);
+		}
 	}
 	inode_unref(ovl, child);
 	fuse_reply_err(req, -r);
@@ -464,8 +472,11 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 	}
 	if (dst) {
 		inode_drop_location(ovl, dst, np, newname);
-		if (inode_layer(dst) == UPPER && (S_ISDIR(dst->type) || dst_nlink <= 1))
+		if (inode_layer(dst) == UPPER && (S_ISDIR(dst->type) || dst_nlink <= 1)) {
 			inode_unhash(&ovl->table, dst);
+			if (S_ISLNK(dst->type))
+				meta_drop_link_origin(ovl, (unsigned long long)dst->key_ino);
+		}
 	}
 	inode_move_location(ovl, src, p, name, np, newname);
 out:
