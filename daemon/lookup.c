@@ -193,7 +193,7 @@ void ovl_load_upper_meta(struct ovl *ovl, struct ovl_inode *ino, const struct lo
 int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 	       struct ovl_inode **out, struct stat *st_out)
 {
-	struct ovl_inode *ino = NULL;
+	struct ovl_inode *ino = NULL, *known = NULL;
 	struct stat st, top = { 0 };
 	int first = -1, r = 0;
 	int last = parent->last_layer;
@@ -233,6 +233,15 @@ int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 			top = st;
 			if (!S_ISDIR(st.st_mode))
 				break;
+			/* A directory we know already carries its merge state: no need to open
+			 * and probe its copies again (readdirplus repeats lookups a lot). */
+			known = inode_find(&ovl->table, l, st.st_dev, st.st_ino);
+			if (known && S_ISDIR(known->type))
+				break;
+			if (known) {
+				inode_unref(ovl, known);
+				known = NULL;
+			}
 			ino = inode_new(ovl, st.st_mode);
 			if (!ino)
 				return -ENOMEM;
@@ -267,7 +276,8 @@ int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 			first = UPPER;
 		}
 	}
-	struct ovl_inode *found = inode_find(&ovl->table, first, top.st_dev, top.st_ino);
+	struct ovl_inode *found =
+		known ? known : inode_find(&ovl->table, first, top.st_dev, top.st_ino);
 	if (found && found->type != (top.st_mode & S_IFMT)) {
 		/* The number was reused by a new object after the old one went away unseen. */
 		inode_unhash(&ovl->table, found);

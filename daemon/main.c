@@ -300,7 +300,10 @@ int main(int argc, char **argv)
 	if (!cfg)
 		goto unmount;
 	fuse_loop_cfg_set_clone_fd(cfg, 1);
+	/* Keep workers alive between bursts: a thread per request (open /dev/fuse, clone the
+	 * session fd, pipes for splice) cost more than the request itself. */
 	fuse_loop_cfg_set_max_threads(cfg, 64);
+	fuse_loop_cfg_set_idle_threads(cfg, 64);
 	r = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	/* Unmounted, or asked to stop by SIGTERM/SIGINT/SIGHUP: both are a clean end. */

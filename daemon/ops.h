@@ -2,7 +2,7 @@
  * them into one fuse_lowlevel_ops table and holds the helpers they share. */
 #pragma once
 
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
 #include "lookup.h"

@@ -27,6 +27,10 @@ void op_opendir(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 	}
 	pthread_mutex_init(&d->lock, NULL);
 	fi->fh = (uint64_t)(uintptr_t)d;
+	/* The kernel may keep listings: every change to a directory goes through it, and it
+	 * drops its cached listing when it makes one. */
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
 	if (fuse_reply_open(req, fi) < 0)
 		op_releasedir(NULL, n, fi);
 }
