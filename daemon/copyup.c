@@ -11,14 +11,20 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 #include "../common/log.h"
 #include "../common/macros.h"
+#include "copydata.h"
 #include "dirlist.h"
 #include "lookup.h"
 #include "meta.h"
+
+/* vfs_cap_data v3 is 24 bytes; leave room. */
+#define XATTR_SIZE_MAX_CAPS 64
 
 static unsigned long tmp_counter;
 
@@ -26,90 +32,6 @@ static void tmp_name(char *buf, size_t len)
 {
 	unsigned long n = __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED);
 	snprintf(buf, len, "#cu-%d-%lu", (int)getpid(), n);
-}
-
-static int copy_range_rw(int in, int out, off_t off, off_t end)
-{
-	static __thread char *buf;
-	const size_t bufsz = 1 << 20;
-	if (!buf && !(buf = malloc(bufsz)))
-		return -ENOMEM;
-	while (off < end) {
-		size_t want = (size_t)(end - off) < bufsz ? (size_t)(end - off) : bufsz;
-		ssize_t n = RETRY_EINTR(pread(in, buf, want, off));
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break; /* file shrank: nothing more to copy */
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = RETRY_EINTR(pwrite(out, buf + done, (size_t)(n - done), off + done));
-			if (w < 0)
-				return -errno;
-			done += w;
-		}
-		off += n;
-	}
-	return 0;
-}
-
-/* Copy [off, end) trying copy_file_range (in-kernel, may share extents) first. */
-static int copy_range(int in, int out, off_t off, off_t end, bool *use_cfr)
-{
-	while (*use_cfr && off < end) {
-		loff_t a = off, b = off;
-		ssize_t n = copy_file_range(in, &a, out, &b, (size_t)(end - off), 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-			    errno == EOPNOTSUPP) {
-				*use_cfr = false;
-				break;
-			}
-			return -errno;
-		}
-		if (n == 0)
-			return 0;
-		off += n;
-	}
-	return copy_range_rw(in, out, off, end);
-}
-
-/* Data of a regular file, holes preserved: reflink when the filesystem can, else copy only
- * the data extents SEEK_DATA/SEEK_HOLE report and leave the rest as holes. */
-static int copy_data(int in, int out, off_t size, const char **syscall)
-{
-	*syscall = "ioctl(FICLONE)";
-	if (ioctl(out, FICLONE, in) == 0)
-		return 0;
-	bool use_cfr = true;
-	off_t off = 0;
-	while (off < size) {
-		*syscall = "lseek(SEEK_DATA)";
-		off_t data = lseek(in, off, SEEK_DATA);
-		if (data < 0) {
-			if (errno == ENXIO)
-				break; /* only a hole remains */
-			if (errno != EINVAL && errno != EOPNOTSUPP && errno != ENOSYS)
-				return -errno;
-			data = off; /* no hole support: copy everything */
-			*syscall = "read/write";
-			int r = copy_range(in, out, data, size, &use_cfr);
-			if (r < 0)
-				return r;
-			break;
-		}
-		off_t hole = lseek(in, data, SEEK_HOLE);
-		if (hole < 0 || hole > size)
-			hole = size;
-		*syscall = "copy_file_range";
-		int r = copy_range(in, out, data, hole, &use_cfr);
-		if (r < 0)
-			return r;
-		off = hole;
-	}
-	*syscall = "ftruncate";
-	return ftruncate(out, size) < 0 ? -errno : 0;
 }
 
 /* Copy every readable xattr that is not the overlay's own. Missing xattr support in the lower
@@ -121,11 +43,19 @@ static void copy_xattrs(struct ovl *ovl, struct ovl_inode *ino, int l, const str
 	char path[PATH_MAX];
 	ssize_t n = loc_listxattr(src, NULL, 0);
 	if (n <= 0) {
-		if (n < 0)
+		if (n < 0) {
+			int e = errno;
+			/* Once per layer where everyone sees it, then per file in the info log. */
+			if (!__atomic_exchange_n(&ovl->layers[l].warned_no_xattrs, true,
+						 __ATOMIC_RELAXED))
+				log_warning("%s cannot list xattrs (listxattr: %s): copy-ups from it "
+					    "keep everything but xattrs",
+					    ovl_layer_name(ovl, l, path, sizeof(path)), strerror(e));
 			log_msg_ratelimited(LOG_LEVEL_INFO,
 					    "copy-up %s: xattrs not copied: listxattr on %s: %s",
 					    ovl_inode_path(ovl, ino, path, sizeof(path)),
-					    ovl->layers[l].path, strerror(errno));
+					    ovl->layers[l].path, strerror(e));
+		}
 		return;
 	}
 	_cleanup_free_ char *names = malloc((size_t)n);
@@ -135,8 +65,8 @@ static void copy_xattrs(struct ovl *ovl, struct ovl_inode *ino, int l, const str
 	n = loc_listxattr(src, names, (size_t)n);
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
 		const char *name = names + i;
-		if (meta_xattr_is_private(name))
-			continue;
+		if (meta_xattr_is_private(name) || !strcmp(name, "security.capability"))
+			continue; /* capabilities are set after the owner, in finish_copy */
 		ssize_t vn = loc_getxattr(src, name, val, XATTR_SIZE_MAX);
 		const char *what = "getxattr";
 		if (vn >= 0) {
@@ -239,25 +169,167 @@ static int build_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const struc
 	return r < 0 ? ovl_fail(ovl, "copy-up", ino, NULL, UPPER, sys, errno) : 0;
 }
 
-/* The upper already holds this name (a directory tree copied up under a cached inode): use it. */
-static int adopt_upper(struct ovl *ovl, struct ovl_inode *ino, int upfd, const char *name,
-		       const struct stat *ust)
+/* The upper already holds this name (a directory tree copied up beneath a cached inode, or a
+ * hard link just made from the index): make the inode point at it. */
+static int adopt_upper(struct ovl *ovl, struct ovl_inode *ino, int upfd, const char *name)
 {
+	struct stat ust;
+	if (fstatat(upfd, name, &ust, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
 	if (S_ISDIR(ino->type)) {
 		int fd = openat(upfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
 		__atomic_store_n(&ino->dir_fds[UPPER], fd, __ATOMIC_RELEASE);
 	}
-	inode_rekey(&ovl->table, ino, UPPER, ust->st_dev, ust->st_ino);
+	struct loc loc = { S_ISDIR(ino->type) ? inode_dir_fd(ino, UPPER) : upfd,
+			   S_ISDIR(ino->type) ? "" : name };
+	ovl_load_upper_meta(ovl, ino, &loc, &ust, false);
+	inode_rekey(&ovl->table, ino, UPPER, ust.st_dev, ust.st_ino);
 	__atomic_store_n(&ino->layer, UPPER, __ATOMIC_RELEASE);
 	return 0;
 }
 
-static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino)
+/* Moving an entry into the upper parent changes the parent's times; the merged view must not
+ * see that (kernel overlayfs restores them too). */
+struct parent_times {
+	int fd;
+	bool valid;
+	struct timespec ts[2];
+};
+
+static void parent_times_save(struct parent_times *pt, int upfd)
 {
-	char name[NAME_MAX + 1], tmp[64];
+	struct stat st;
+	pt->fd = upfd;
+	pt->valid = fstatat(upfd, "", &st, AT_EMPTY_PATH) == 0;
+	pt->ts[0] = st.st_atim;
+	pt->ts[1] = st.st_mtim;
+}
+
+static void parent_times_restore(const struct parent_times *pt)
+{
+	char p[PATH_MAX_PROC];
+	if (!pt->valid)
+		return;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", pt->fd);
+	utimensat(AT_FDCWD, p, pt->ts, 0);
+}
+
+static void index_key(char *buf, size_t len, int l, const struct stat *st)
+{
+	snprintf(buf, len, "%d-%llu", l, (unsigned long long)st->st_ino);
+}
+
+/* Path of NAME in directory DIRFD relative to the root of layer L (for metacopy). */
+static int layer_relpath(struct ovl *ovl, int l, int dirfd, const char *name, char *out, size_t len)
+{
+	char p[PATH_MAX_PROC], dir[PATH_MAX], root[PATH_MAX];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", dirfd);
+	ssize_t n = readlink(p, dir, sizeof(dir) - 1);
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", ovl->layers[l].fd);
+	ssize_t m = readlink(p, root, sizeof(root) - 1);
+	if (n < 0 || m < 0)
+		return -errno;
+	dir[n] = root[m] = '\0';
+	size_t rl = strlen(root);
+	if (strncmp(dir, root, rl) || (dir[rl] != '/' && dir[rl] != '\0'))
+		return -EXDEV; /* not below the layer root (deleted, or another mount) */
+	const char *rel = dir[rl] == '/' ? dir + rl + 1 : "";
+	if (snprintf(out, len, "%s%s%s", rel, rel[0] ? "/" : "", name) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int copyup_link_index(struct ovl *ovl, struct ovl_inode *parent, const char *name, int l,
+		      const struct stat *lower_st)
+{
+	char key[64];
+	struct stat st;
+	if (ovl->index_fd < 0 || !S_ISREG(lower_st->st_mode) || lower_st->st_nlink < 2)
+		return 0;
+	index_key(key, sizeof(key), l, lower_st);
+	if (fstatat(ovl->index_fd, key, &st, 0) < 0)
+		return 0;
+	int r = copyup(ovl, parent);
+	if (r < 0)
+		return r;
+	int upfd = inode_dir_fd(parent, UPPER);
+	struct parent_times pt;
+	parent_times_save(&pt, upfd);
+	if (linkat(ovl->index_fd, key, upfd, name, 0) < 0) {
+		if (errno == EEXIST) /* another lookup linked it meanwhile */
+			return 1;
+		return ovl_fail(ovl, "copy-up (hard link)", parent, name, UPPER, "linkat", errno);
+	}
+	parent_times_restore(&pt);
+	/* One lower name fewer stands outside the upper inode. */
+	struct loc loc = { upfd, name };
+	int extra;
+	if (meta_get_nlink_extra(ovl, &loc, &extra) == 0 && extra > 0)
+		meta_set_nlink_extra(ovl, &loc, extra - 1);
+	return 1;
+}
+
+/* Give WORK/TMP (a copy of the object ST describes) the overlay's records and the object's
+ * xattrs, owner, mode and times. */
+static int finish_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const struct loc *src,
+		       const struct stat *st, const char *tmp)
+{
+	struct loc dst = { ovl->work_fd, tmp };
+	copy_xattrs(ovl, ino, l, src, &dst);
+	if (meta_set_origin(ovl, &dst, l, (unsigned long long)st->st_ino) < 0 && !S_ISLNK(st->st_mode))
+		log_debug("copy-up: origin not recorded: %s", strerror(errno));
+	bool override;
+	int r = copy_attrs(ino, st, &dst, &override);
+	if (r < 0)
+		return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "set attributes", -r);
+	/* File capabilities go last: the kernel drops security.capability on chown. */
+	char caps[XATTR_SIZE_MAX_CAPS];
+	ssize_t n = S_ISREG(st->st_mode) ? loc_getxattr(src, "security.capability", caps, sizeof(caps)) : -1;
+	if (n > 0 && loc_setxattr(&dst, "security.capability", caps, (size_t)n, 0) < 0)
+		log_msg_ratelimited(LOG_LEVEL_INFO, "copy-up: security.capability skipped: %s",
+				    strerror(errno));
+	return 0;
+}
+
+/* A metadata-only copy: an empty file of the right size (no blocks) that records where the
+ * data still is. Returns 1 when made, 0 when metacopy can't be used here, -errno. */
+static int build_metacopy(struct ovl *ovl, struct ovl_inode *ino, int l, const struct loc *src,
+			  const struct stat *st, const char *tmp)
+{
+	char rel[PATH_MAX];
+	if (layer_relpath(ovl, l, src->fd, src->name, rel, sizeof(rel)) < 0)
+		return 0;
+	_cleanup_close_ int fd = openat(ovl->work_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "openat(workdir)", errno);
+	struct loc dst = { ovl->work_fd, tmp };
+	if (ftruncate(fd, st->st_size) < 0 || meta_set_metacopy(ovl, &dst, l, rel) < 0) {
+		unlinkat(ovl->work_fd, tmp, 0);
+		return 0; /* e.g. no user xattrs on the upper: fall back to a full copy */
+	}
+	return 1;
+}
+
+static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino);
+
+enum copyup_kind {
+	COPYUP_DATA,  /* a complete copy */
+	COPYUP_META,  /* metadata only where metacopy=on allows it */
+	COPYUP_EMPTY, /* the data is about to be truncated away: copy none */
+};
+
+static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino, enum copyup_kind kind)
+{
+	char name[NAME_MAX + 1], tmp[64], key[64];
 	int l = inode_layer(ino);
+	if (l == UPPER) {
+		pthread_mutex_lock(&ino->lock);
+		bool metacopy = ino->metacopy;
+		pthread_mutex_unlock(&ino->lock);
+		return metacopy && kind != COPYUP_META ? copyup_data_locked(ovl, ino) : 0;
+	}
 	struct ovl_inode *parent = inode_get_location(ovl, ino, name, sizeof(name));
 	if (!parent)
 		return -ESTALE;
@@ -269,49 +341,61 @@ static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino)
 	int upfd = inode_dir_fd(parent, UPPER);
 	struct loc src = S_ISDIR(ino->type) ? (struct loc){ ino->dir_fds[l], "" }
 					     : (struct loc){ inode_dir_fd(parent, l), name };
-	struct loc dst = { ovl->work_fd, tmp };
-	struct stat st, ust, pst;
+	struct stat st, ust;
+	struct parent_times pt;
 
 	if (fstatat(upfd, name, &ust, AT_SYMLINK_NOFOLLOW) == 0 && !meta_is_whiteout(&ust)) {
-		r = adopt_upper(ovl, ino, upfd, name, &ust);
+		r = adopt_upper(ovl, ino, upfd, name);
 		goto out;
 	}
 	if (src.fd < 0 || loc_stat(&src, &st) < 0) {
 		/* Mandatory metadata: without the lower's stat there is no faithful copy. */
 		r = ovl_fail(ovl, "copy-up", ino, NULL, l, "fstatat", src.fd < 0 ? ESTALE : errno);
-		if (r == -ENOSYS || r == -EOPNOTSUPP)
-			r = -EIO;
 		goto out;
 	}
-	tmp_name(tmp, sizeof(tmp));
-	if ((r = build_copy(ovl, ino, l, &src, &st, tmp)) < 0)
-		goto cleanup;
-	copy_xattrs(ovl, ino, l, &src, &dst);
-	if (meta_set_origin(ovl, &dst, l, (unsigned long long)st.st_ino) < 0 && !S_ISLNK(st.st_mode))
-		log_debug("copy-up: origin not recorded: %s", strerror(errno));
-	bool override;
-	if ((r = copy_attrs(ino, &st, &dst, &override)) < 0) {
-		r = ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "set attributes", -r);
-		goto cleanup;
+	if ((r = copyup_link_index(ovl, parent, name, l, &st)) != 0) {
+		if (r > 0)
+			r = adopt_upper(ovl, ino, upfd, name);
+		goto out;
 	}
-	/* Moving the copy in changes the parent's mtime; the merged view must not see that
-	 * (kernel overlayfs restores it too). */
-	bool have_pst = fstatat(upfd, "", &pst, AT_EMPTY_PATH) == 0;
+	bool indexed = ovl->index_fd >= 0 && S_ISREG(st.st_mode) && st.st_nlink > 1;
+	tmp_name(tmp, sizeof(tmp));
+	r = 0;
+	if (kind == COPYUP_META && ovl->metacopy && S_ISREG(st.st_mode) && !indexed &&
+	    st.st_size > 0)
+		r = build_metacopy(ovl, ino, l, &src, &st, tmp);
+	if (kind == COPYUP_EMPTY && S_ISREG(st.st_mode) && !indexed) {
+		int fd = openat(ovl->work_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd < 0)
+			r = ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "openat(workdir)", errno);
+		else
+			r = 1, close(fd);
+	}
+	if (r < 0)
+		goto out;
+	if (r == 0 && (r = build_copy(ovl, ino, l, &src, &st, tmp)) < 0)
+		goto cleanup;
+	if ((r = finish_copy(ovl, ino, l, &src, &st, tmp)) < 0)
+		goto cleanup;
+	if (indexed) {
+		/* Keep a name in the index so the file's other lower names can join this inode. */
+		struct loc dst = { ovl->work_fd, tmp };
+		index_key(key, sizeof(key), l, &st);
+		meta_set_nlink_extra(ovl, &dst, (int)st.st_nlink - 1);
+		if (linkat(ovl->work_fd, tmp, ovl->index_fd, key, 0) < 0 && errno != EEXIST)
+			log_msg_ratelimited(LOG_LEVEL_WARNING, "copy-up: hard link index entry %s: %s",
+					    key, strerror(errno));
+		/* the index name must not disturb the copy's times */
+		struct timespec ts[2] = { st.st_atim, st.st_mtim };
+		utimensat(ovl->work_fd, tmp, ts, AT_SYMLINK_NOFOLLOW);
+	}
+	parent_times_save(&pt, upfd);
 	if (renameat2(ovl->work_fd, tmp, upfd, name, RENAME_NOREPLACE) < 0) {
 		r = ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "renameat2", errno);
 		goto cleanup;
 	}
-	if (have_pst) {
-		char p[PATH_MAX_PROC];
-		struct timespec ts[2] = { pst.st_atim, pst.st_mtim };
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", upfd);
-		utimensat(AT_FDCWD, p, ts, 0);
-	}
-	if (fstatat(upfd, name, &ust, AT_SYMLINK_NOFOLLOW) < 0) {
-		r = ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "fstatat", errno);
-		goto out;
-	}
-	r = adopt_upper(ovl, ino, upfd, name, &ust);
+	parent_times_restore(&pt);
+	r = adopt_upper(ovl, ino, upfd, name);
 	goto out;
 cleanup:
 	unlinkat(ovl->work_fd, tmp, S_ISDIR(ino->type) ? AT_REMOVEDIR : 0);
@@ -320,16 +404,124 @@ out:
 	return r;
 }
 
-int copyup(struct ovl *ovl, struct ovl_inode *ino)
+/* Open the lower file that still holds a metacopy inode's data. */
+int copyup_open_lower_data(struct ovl *ovl, int layer, const char *path, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
+	long fd = syscall(SYS_openat2, ovl->layers[layer].fd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(ovl->layers[layer].fd, path, flags | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Second half of a metadata-only copy-up: build a complete copy (data from the lower file,
+ * everything else from the upper copy) and rename it over the upper copy. Until that rename
+ * the upper copy still says where the data is, so a crash loses nothing. */
+static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
+{
+	char tmp[64], *path;
+	pthread_mutex_lock(&ino->lock);
+	int dl = ino->data_layer;
+	path = ino->data_path ? strdup(ino->data_path) : NULL;
+	pthread_mutex_unlock(&ino->lock);
+	if (!path)
+		return -ENOMEM;
+	struct access a;
+	struct stat ust;
+	int r = access_get(ovl, ino, UPPER, &a);
+	_cleanup_close_ int in = -1, out = -1;
+	const char *sys = "openat2";
+	tmp[0] = '\0';
+	if (r < 0)
+		goto done;
+	if ((in = copyup_open_lower_data(ovl, dl, path, O_RDONLY)) < 0) {
+		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, dl, "openat2", -in);
+		goto done;
+	}
+	if (loc_stat(&a.loc, &ust) < 0) {
+		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, UPPER, "fstatat", errno);
+		goto done;
+	}
+	tmp_name(tmp, sizeof(tmp));
+	out = openat(ovl->work_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (out < 0 || (r = copy_data(in, out, ust.st_size, &sys)) < 0 ||
+	    (ovl->fsync && fsync(out) < 0)) {
+		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, out < 0 ? UPPER : dl,
+			     out < 0 ? "openat(workdir)" : sys, r < 0 ? -r : errno);
+		goto cleanup;
+	}
+	struct loc dst = { ovl->work_fd, tmp };
+	copy_xattrs(ovl, ino, UPPER, &a.loc, &dst);
+	int ol;
+	unsigned long long oino;
+	if (meta_get_origin(ovl, &a.loc, &ol, &oino) == 0)
+		meta_set_origin(ovl, &dst, ol, oino);
+	bool override;
+	if ((r = copy_attrs(ino, &ust, &dst, &override)) < 0) {
+		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, UPPER, "set attributes", -r);
+		goto cleanup;
+	}
+	char caps[XATTR_SIZE_MAX_CAPS];
+	ssize_t cn = loc_getxattr(&a.loc, "security.capability", caps, sizeof(caps));
+	if (cn > 0)
+		loc_setxattr(&dst, "security.capability", caps, (size_t)cn, 0);
+	struct parent_times pt;
+	parent_times_save(&pt, a.loc.fd);
+	if (renameat2(ovl->work_fd, tmp, a.loc.fd, a.loc.name, 0) < 0) {
+		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, UPPER, "renameat2", errno);
+		goto cleanup;
+	}
+	parent_times_restore(&pt);
+	struct stat nst;
+	if (loc_stat(&a.loc, &nst) == 0)
+		inode_rekey(&ovl->table, ino, UPPER, nst.st_dev, nst.st_ino);
+	pthread_mutex_lock(&ino->lock);
+	ino->metacopy = false;
+	free(ino->data_path);
+	ino->data_path = NULL;
+	ino->data_gen++;
+	pthread_mutex_unlock(&ino->lock);
+	r = 0;
+	goto done;
+cleanup:
+	unlinkat(ovl->work_fd, tmp, 0);
+done:
+	access_done(ovl, &a);
+	free(path);
+	return r;
+}
+
+static int copyup_mode(struct ovl *ovl, struct ovl_inode *ino, enum copyup_kind kind)
 {
 	if (ovl->read_only)
 		return -EROFS;
-	if (inode_layer(ino) == UPPER)
-		return 0;
+	if (inode_layer(ino) == UPPER) {
+		pthread_mutex_lock(&ino->lock);
+		bool done = !ino->metacopy || kind == COPYUP_META;
+		pthread_mutex_unlock(&ino->lock);
+		if (done)
+			return 0;
+	}
 	pthread_mutex_lock(&ino->copyup_lock);
-	int r = inode_layer(ino) == UPPER ? 0 : copyup_locked(ovl, ino);
+	int r = copyup_locked(ovl, ino, kind);
 	pthread_mutex_unlock(&ino->copyup_lock);
 	return r;
+}
+
+int copyup(struct ovl *ovl, struct ovl_inode *ino)
+{
+	return copyup_mode(ovl, ino, COPYUP_DATA);
+}
+
+int copyup_truncated(struct ovl *ovl, struct ovl_inode *ino)
+{
+	return copyup_mode(ovl, ino, COPYUP_EMPTY);
+}
+
+int copyup_meta(struct ovl *ovl, struct ovl_inode *ino)
+{
+	return copyup_mode(ovl, ino, COPYUP_META);
 }
 
 int copyup_tree(struct ovl *ovl, struct ovl_inode *dir)
@@ -337,7 +529,7 @@ int copyup_tree(struct ovl *ovl, struct ovl_inode *dir)
 	int r = copyup(ovl, dir);
 	if (r < 0)
 		return r;
-	if (dir->last_layer == UPPER)
+	if (__atomic_load_n(&dir->last_layer, __ATOMIC_ACQUIRE) == UPPER)
 		return 0; /* nothing below to bring up */
 	struct dirlist list;
 	if ((r = dirlist_read(ovl, dir, &list)) < 0)
@@ -352,7 +544,9 @@ int copyup_tree(struct ovl *ovl, struct ovl_inode *dir)
 		}
 		if (r < 0)
 			break;
-		r = S_ISDIR(child->type) ? copyup_tree(ovl, child) : copyup(ovl, child);
+		/* Files keep their data in the lower layer when metacopy is on: the rename then
+		 * costs metadata only, and the recorded lower path survives the move. */
+		r = S_ISDIR(child->type) ? copyup_tree(ovl, child) : copyup_meta(ovl, child);
 		inode_unref(ovl, child);
 	}
 	dirlist_free(&list);

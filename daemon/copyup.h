@@ -2,11 +2,28 @@
  * of its metadata. */
 #pragma once
 
+#include <sys/stat.h>
+
 #include "ovl.h"
 
 /* Ensure INO has an upper copy (parents first). Data is copied for regular files.
  * Returns 0 or -errno (EIO, logged with layer/path/syscall, when the lower can't be read). */
 int copyup(struct ovl *ovl, struct ovl_inode *ino);
+
+/* Like copyup(), for an open with O_TRUNC: a regular file's data is not copied. */
+int copyup_truncated(struct ovl *ovl, struct ovl_inode *ino);
+
+/* Like copyup(), but with metacopy=on a regular file gets a metadata-only copy: for
+ * chmod, chown, utimens and xattr changes, which never need the data. */
+int copyup_meta(struct ovl *ovl, struct ovl_inode *ino);
+
+/* If a hard link of the lower file (NAME in PARENT, layer L) was copied up already, link
+ * NAME to it in the upper layer. Returns 1 when linked, 0 when there is nothing to join. */
+int copyup_link_index(struct ovl *ovl, struct ovl_inode *parent, const char *name, int l,
+		      const struct stat *lower_st);
+
+/* Open the lower file at PATH (relative to layer LAYER) holding a metacopy file's data. */
+int copyup_open_lower_data(struct ovl *ovl, int layer, const char *path, int flags);
 
 /* Copy a directory and everything under it to the upper layer and make it opaque, so it can
  * move to another name without its lower contents staying behind. */

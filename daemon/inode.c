@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ovl.h"
@@ -97,6 +98,13 @@ struct ovl_inode *inode_insert(struct inode_table *t, struct ovl_inode *ino)
 	return e;
 }
 
+void inode_unhash(struct inode_table *t, struct ovl_inode *ino)
+{
+	pthread_mutex_lock(&t->lock);
+	unlink_locked(t, ino);
+	pthread_mutex_unlock(&t->lock);
+}
+
 void inode_rekey(struct inode_table *t, struct ovl_inode *ino, int layer, dev_t dev, ino_t i)
 {
 	pthread_mutex_lock(&t->lock);
@@ -133,8 +141,22 @@ struct ovl_inode *inode_new(struct ovl *ovl, mode_t type)
 	return ino;
 }
 
+static void release(struct ovl *ovl, struct ovl_inode *ino, uint64_t n, uint64_t r);
+
+static void free_aliases(struct ovl *ovl, struct ovl_alias *a)
+{
+	while (a) {
+		struct ovl_alias *next = a->next;
+		release(ovl, a->parent, 0, 1);
+		free(a->name);
+		free(a);
+		a = next;
+	}
+}
+
 static void destroy(struct ovl *ovl, struct ovl_inode *ino)
 {
+	free_aliases(ovl, ino->aliases);
 	if (ino->dir_fds) {
 		for (int l = 0; l < ovl->n_layers; l++)
 			if (ino->dir_fds[l] >= 0)
@@ -142,6 +164,7 @@ static void destroy(struct ovl *ovl, struct ovl_inode *ino)
 		free(ino->dir_fds);
 	}
 	free(ino->name);
+	free(ino->data_path);
 	pthread_mutex_destroy(&ino->lock);
 	pthread_mutex_destroy(&ino->copyup_lock);
 	free(ino);
@@ -202,24 +225,104 @@ void inode_forget(struct ovl *ovl, struct ovl_inode *ino, uint64_t n)
 	release(ovl, ino, n, 0);
 }
 
+static bool same_name(struct ovl_inode *p1, const char *n1, struct ovl_inode *p2, const char *n2)
+{
+	return p1 == p2 && n1 && n2 && !strcmp(n1, n2);
+}
+
 int inode_set_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *parent,
 		       const char *name)
 {
+	struct ovl_alias *stale = NULL;
+	pthread_mutex_lock(&ino->lock);
+	if (same_name(ino->parent, ino->name, parent, name)) {
+		pthread_mutex_unlock(&ino->lock);
+		return 0;
+	}
+	/* Already known as an alias: swap it to the front. */
+	for (struct ovl_alias *a = ino->aliases; a; a = a->next)
+		if (same_name(a->parent, a->name, parent, name)) {
+			struct ovl_inode *tp = ino->parent;
+			char *tn = ino->name;
+			ino->parent = a->parent;
+			ino->name = a->name;
+			a->parent = tp;
+			a->name = tn;
+			pthread_mutex_unlock(&ino->lock);
+			return 0;
+		}
+	pthread_mutex_unlock(&ino->lock);
+
 	char *copy = strdup(name);
-	if (!copy)
+	struct ovl_alias *old = malloc(sizeof(*old));
+	if (!copy || !old) {
+		free(copy);
+		free(old);
 		return -ENOMEM;
+	}
 	if (parent)
 		inode_ref(&ovl->table, parent);
 	pthread_mutex_lock(&ino->lock);
-	struct ovl_inode *old_parent = ino->parent;
-	char *old_name = ino->name;
+	old->parent = ino->parent;
+	old->name = ino->name;
 	ino->parent = parent;
 	ino->name = copy;
+	if (old->parent && !S_ISDIR(ino->type)) {
+		old->next = ino->aliases;
+		ino->aliases = old;
+		old = NULL;
+	}
 	pthread_mutex_unlock(&ino->lock);
-	free(old_name);
-	if (old_parent)
-		inode_unref(ovl, old_parent);
+	if (old) {
+		stale = old;
+		stale->next = NULL;
+		if (stale->parent)
+			free_aliases(ovl, stale);
+		else {
+			free(stale->name);
+			free(stale);
+		}
+	}
 	return 0;
+}
+
+void inode_drop_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *parent,
+			 const char *name)
+{
+	struct ovl_alias *gone = NULL;
+	pthread_mutex_lock(&ino->lock);
+	if (same_name(ino->parent, ino->name, parent, name) && ino->aliases) {
+		/* Promote another name; the dropped primary becomes the node to free. */
+		gone = ino->aliases;
+		ino->aliases = gone->next;
+		struct ovl_inode *tp = ino->parent;
+		char *tn = ino->name;
+		ino->parent = gone->parent;
+		ino->name = gone->name;
+		gone->parent = tp;
+		gone->name = tn;
+	} else {
+		for (struct ovl_alias **a = &ino->aliases; *a; a = &(*a)->next)
+			if (same_name((*a)->parent, (*a)->name, parent, name)) {
+				gone = *a;
+				*a = gone->next;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&ino->lock);
+	if (gone) {
+		gone->next = NULL;
+		free_aliases(ovl, gone);
+	}
+}
+
+int inode_move_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *oldp,
+			const char *oldname, struct ovl_inode *newp, const char *newname)
+{
+	int r = inode_set_location(ovl, ino, newp, newname);
+	if (r == 0)
+		inode_drop_location(ovl, ino, oldp, oldname);
+	return r;
 }
 
 struct ovl_inode *inode_get_location(struct ovl *ovl, struct ovl_inode *ino, char *buf,

@@ -26,6 +26,10 @@ struct ovl_inode {
 	 * size fits in RLIMIT_NOFILE. */
 	struct ovl_inode *parent;
 	char *name;
+	/* Other names of a hard-linked file the kernel has looked up; when the primary name goes
+	 * away, one of these takes over (else the file would be unreachable through its other
+	 * cached names). */
+	struct ovl_alias *aliases;
 
 	/* Directories only: O_PATH fd per layer where this directory is merged, -1 elsewhere;
 	 * layers after `last_layer` are hidden by an opaque directory. */
@@ -38,10 +42,29 @@ struct ovl_inode {
 	gid_t o_gid;
 	mode_t o_mode; /* permission bits incl. setuid/setgid/sticky */
 
+	/* Metadata-only copy-up: the upper copy holds the metadata, the data is still the lower
+	 * file at data_path (relative to layer data_layer's root). data_gen changes whenever the
+	 * data moves, so open handles know to follow. Guarded by lock. */
+	bool metacopy;
+	int data_layer;
+	char *data_path;
+	unsigned data_gen;
+
+	/* A hard-linked lower file copied up through the index: names still only in the lower
+	 * layer count towards st_nlink (nlink_lower_extra of them). Guarded by lock. */
+	bool indexed;
+	int nlink_lower_extra;
+
 	uint64_t nlookup; /* kernel references (lookup counts) */
 	uint64_t refs;    /* internal references: children, operations in flight */
 	pthread_mutex_t lock;        /* parent/name and override fields; never held across I/O */
 	pthread_mutex_t copyup_lock; /* serialises copy-up of this object (slow path) */
+};
+
+struct ovl_alias {
+	struct ovl_alias *next;
+	struct ovl_inode *parent;
+	char *name;
 };
 
 struct inode_table {
@@ -58,6 +81,9 @@ struct ovl_inode *inode_find(struct inode_table *t, int layer, dev_t dev, ino_t 
 /* Insert a new inode (refs already 1), unless one with the same key appeared meanwhile: then
  * that one is referenced and returned and the caller frees its candidate. */
 struct ovl_inode *inode_insert(struct inode_table *t, struct ovl_inode *ino);
+/* The object is gone (its last name removed): take it out of the table so a new object that
+ * reuses its inode number is not mistaken for it. The inode lives on for open handles. */
+void inode_unhash(struct inode_table *t, struct ovl_inode *ino);
 /* Move an inode to a new key after copy-up. */
 void inode_rekey(struct inode_table *t, struct ovl_inode *ino, int layer, dev_t dev, ino_t i);
 
@@ -70,9 +96,16 @@ struct ovl_inode *inode_new(struct ovl *ovl, mode_t type);
 /* Free an inode that never entered the table. */
 void inode_free(struct ovl *ovl, struct ovl_inode *ino);
 
-/* Set parent and name (takes a reference on the new parent, drops the old one). */
+/* Make (PARENT, NAME) the name INO is reached by. A file's previous name is kept as an alias
+ * (it may be another hard link); a directory has exactly one name. */
 int inode_set_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *parent,
 		       const char *name);
+/* The name (PARENT, NAME) of INO is gone (unlinked, renamed away or replaced). */
+void inode_drop_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *parent,
+			 const char *name);
+/* INO moved from (OLDP, OLDNAME) to (NEWP, NEWNAME). */
+int inode_move_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *oldp,
+			const char *oldname, struct ovl_inode *newp, const char *newname);
 /* Snapshot the location: returns the referenced parent and copies the name to BUF. */
 struct ovl_inode *inode_get_location(struct ovl *ovl, struct ovl_inode *ino, char *buf,
 				     size_t len);
@@ -89,8 +122,14 @@ static inline int inode_layer(const struct ovl_inode *ino)
 }
 
 /* Compose the reported inode number from the layer an object originates in and its inode
- * number there: layers never collide (the layer index sits in the top bits, like kernel xino). */
+ * number there, so numbers never collide between layers (the idea of kernel xino). The layer
+ * goes in bits 47-52: results stay below 2^53, which JavaScript tools (node's fs.Stats.ino is
+ * a double) can still tell apart. Inode numbers of 2^47 and more are hashed into the range
+ * above 2^63, where a collision is merely improbable. */
 static inline uint64_t inode_compose_ino(int layer, uint64_t real_ino)
 {
-	return ((uint64_t)layer << 56) | (real_ino & ((UINT64_C(1) << 56) - 1));
+	if (real_ino < (UINT64_C(1) << 47) && layer < 64)
+		return ((uint64_t)layer << 47) | real_ino;
+	uint64_t h = (real_ino ^ ((uint64_t)layer << 56)) * UINT64_C(0x9E3779B97F4A7C15);
+	return (UINT64_C(1) << 63) | (h >> 1);
 }

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -78,9 +80,12 @@ int layers_open(struct ovl *ovl, const struct ovl_options *o, char *err, size_t 
 	for (int l = 0; l < ovl->n_layers; l++)
 		ovl->layers[l].fd = -1;
 	ovl->work_fd = -1;
+	ovl->index_fd = -1;
 	ovl->read_only = !o->upperdir;
+	ovl->metacopy = o->metacopy;
 	ovl->fsync = o->fsync;
 	ovl->noxattrs = o->noxattrs;
+	ovl->acl = !o->noacl && !o->noxattrs;
 	ovl->timeout = o->timeout;
 
 	for (size_t i = 0; i < o->n_lower; i++)
@@ -131,6 +136,16 @@ int layers_open(struct ovl *ovl, const struct ovl_options *o, char *err, size_t 
 				return -EINVAL;
 			}
 		}
+	/* The work directory gets emptied at every mount: no layer may live in or around it. */
+	for (int l = 1; ovl->work_fd >= 0 && l < ovl->n_layers; l++)
+		if (dir_within(ovl->layers[l].fd, ovl->work_fd) ||
+		    dir_within(ovl->work_fd, ovl->layers[l].fd)) {
+			snprintf(err, errlen,
+				 "workdir %s and lowerdir %s overlap: put the workdir beside the upper "
+				 "directory, outside every lower layer",
+				 o->workdir, ovl->layers[l].path);
+			return -EINVAL;
+		}
 	return 0;
 }
 
@@ -158,6 +173,15 @@ static bool can_chown_anyone(int dirfd)
 	return ok;
 }
 
+static bool can_mknod_whiteout(int dirfd)
+{
+	const char *probe = "#whiteout-probe";
+	if (mknodat(dirfd, probe, S_IFCHR | 0000, makedev(0, 0)) < 0)
+		return false;
+	unlinkat(dirfd, probe, 0);
+	return true;
+}
+
 int layers_prepare_work(struct ovl *ovl, const struct ovl_options *o, char *err, size_t errlen)
 {
 	if (ovl->read_only) {
@@ -171,13 +195,27 @@ int layers_prepare_work(struct ovl *ovl, const struct ovl_options *o, char *err,
 			 strerror(errno));
 		return -errno;
 	}
+	/* The hard-link index lives beside work/ (same filesystem as the upper: links work). */
+	if (mkdirat(parent, "antares-index", 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "workdir %s: cannot create antares-index/: %s", o->workdir,
+			 strerror(errno));
+		return -errno;
+	}
+	ovl->index_fd = openat(parent, "antares-index", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int wfd = openat(parent, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	close(parent);
 	ovl->work_fd = wfd;
-	if (wfd < 0) {
+	if (wfd < 0 || ovl->index_fd < 0) {
 		snprintf(err, errlen, "workdir %s: cannot open work/: %s", o->workdir,
 			 strerror(errno));
 		return -errno;
+	}
+	/* Two daemons sharing a work directory would empty it under each other's copy-ups. */
+	if (flock(wfd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen,
+			 "workdir %s is in use by another mount: give each mount its own workdir",
+			 o->workdir);
+		return -EBUSY;
 	}
 	int r = copyup_clean_workdir(wfd);
 	if (r < 0) {
@@ -189,6 +227,9 @@ int layers_prepare_work(struct ovl *ovl, const struct ovl_options *o, char *err,
 	ovl->xattr_prefix = trusted ? "trusted.overlay." : "user.overlay.";
 	ovl->antares_prefix = trusted ? "trusted.antares." : "user.antares.";
 	ovl->store_owner_in_xattr = !can_chown_anyone(wfd);
+	/* Decide the whiteout form once per mount, the same way every time on this system, so
+	 * an upper written with ".wh." markers is read with them again after a remount. */
+	ovl->upper_dot_whiteouts = !can_mknod_whiteout(wfd);
 	return 0;
 }
 
@@ -202,4 +243,6 @@ void layers_close(struct ovl *ovl)
 	free(ovl->layers);
 	if (ovl->work_fd >= 0)
 		close(ovl->work_fd);
+	if (ovl->index_fd >= 0)
+		close(ovl->index_fd);
 }

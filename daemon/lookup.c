@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "copyup.h"
 
 const char *ovl_layer_name(const struct ovl *ovl, int l, char *buf, size_t len)
 {
@@ -109,6 +111,9 @@ void ovl_apply_identity(struct ovl_inode *ino, struct stat *st)
 		st->st_gid = ino->o_gid;
 		st->st_mode = (st->st_mode & S_IFMT) | ino->o_mode;
 	}
+	/* the index holds one name; lower names not linked up yet count too */
+	if (ino->indexed && st->st_nlink > 0)
+		st->st_nlink = st->st_nlink - 1 + (nlink_t)ino->nlink_lower_extra;
 	pthread_mutex_unlock(&ino->lock);
 }
 
@@ -121,22 +126,69 @@ int ovl_getattr(struct ovl *ovl, struct ovl_inode *ino, struct stat *st)
 	access_done(ovl, &a);
 	if (r == 0)
 		ovl_apply_identity(ino, st);
+	if (r == 0 && S_ISREG(ino->type))
+		ovl_metacopy_blocks(ovl, ino, st);
 	return r;
 }
 
-/* Read what the overlay keeps about an upper copy: origin and ownership override. */
-static void load_upper_meta(struct ovl *ovl, struct ovl_inode *ino, const struct loc *loc,
-			    const struct stat *st)
+void ovl_metacopy_blocks(struct ovl *ovl, struct ovl_inode *ino, struct stat *st)
 {
-	int ol;
+	pthread_mutex_lock(&ino->lock);
+	bool mc = ino->metacopy;
+	int dl = ino->data_layer;
+	char *path = mc && ino->data_path ? strdup(ino->data_path) : NULL;
+	pthread_mutex_unlock(&ino->lock);
+	if (!path)
+		return;
+	/* Report the blocks of the data's real home, like kernel overlayfs with metacopy. */
+	int fd = copyup_open_lower_data(ovl, dl, path, O_PATH);
+	struct stat lst;
+	if (fd >= 0 && fstat(fd, &lst) == 0)
+		st->st_blocks = lst.st_blocks;
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+void ovl_load_upper_meta(struct ovl *ovl, struct ovl_inode *ino, const struct loc *loc,
+			 const struct stat *st, bool set_ino)
+{
+	int ol, dl, extra = 0;
 	unsigned long long oino;
-	if (meta_get_origin(ovl, loc, &ol, &oino) == 0)
-		ino->st_ino = inode_compose_ino(ol, oino);
-	else
-		ino->st_ino = inode_compose_ino(UPPER, st->st_ino);
-	if (ovl->store_owner_in_xattr &&
-	    meta_get_override(loc, &ino->o_uid, &ino->o_gid, &ino->o_mode) == 0)
+	uid_t u;
+	gid_t g;
+	mode_t m;
+	char *dpath = NULL;
+	if (set_ino) {
+		if (meta_get_origin(ovl, loc, &ol, &oino) == 0)
+			ino->st_ino = inode_compose_ino(ol, oino);
+		else
+			ino->st_ino = inode_compose_ino(UPPER, st->st_ino);
+	}
+	bool ov = ovl->store_owner_in_xattr && meta_get_override(loc, &u, &g, &m) == 0;
+	/* A metacopy file is always an empty sparse file, which spares the xattr read for
+	 * every file that has data. */
+	bool mc = S_ISREG(st->st_mode) && st->st_size > 0 && st->st_blocks == 0 &&
+		  meta_get_metacopy(ovl, loc, &dl, &dpath) == 0;
+	bool idx = S_ISREG(st->st_mode) && st->st_nlink > 1 &&
+		   meta_get_nlink_extra(ovl, loc, &extra) == 0;
+	pthread_mutex_lock(&ino->lock);
+	if (ov) {
 		ino->has_override = true;
+		ino->o_uid = u;
+		ino->o_gid = g;
+		ino->o_mode = m;
+	}
+	if (mc) {
+		free(ino->data_path);
+		ino->metacopy = true;
+		ino->data_layer = dl;
+		ino->data_path = dpath;
+		ino->data_gen++;
+	}
+	ino->indexed = idx;
+	ino->nlink_lower_extra = extra;
+	pthread_mutex_unlock(&ino->lock);
 }
 
 int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
@@ -191,7 +243,7 @@ int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 		}
 		ino->dir_fds[l] = dfd;
 		ino->last_layer = l;
-		if (meta_dir_is_opaque(ovl, dfd))
+		if (meta_dir_is_opaque(dfd))
 			break;
 	}
 	if (first < 0 || r < 0) {
@@ -200,10 +252,33 @@ int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 		return r < 0 ? r : -ENOENT;
 	}
 
+	bool linked_up = false;
+	if (first > UPPER && !ovl->read_only && S_ISREG(top.st_mode) && top.st_nlink > 1) {
+		/* Another name of this hard-linked lower file was copied up: join it. */
+		r = copyup_link_index(ovl, parent, name, first, &top);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			linked_up = true;
+			if (fstatat(inode_dir_fd(parent, UPPER), name, &top, AT_SYMLINK_NOFOLLOW) < 0)
+				return ovl_fail(ovl, "lookup", parent, name, UPPER, "fstatat", errno);
+			first = UPPER;
+		}
+	}
 	struct ovl_inode *found = inode_find(&ovl->table, first, top.st_dev, top.st_ino);
+	if (found && found->type != (top.st_mode & S_IFMT)) {
+		/* The number was reused by a new object after the old one went away unseen. */
+		inode_unhash(&ovl->table, found);
+		inode_unref(ovl, found);
+		found = NULL;
+	}
 	if (found) {
 		if (ino)
 			inode_free(ovl, ino);
+		if (linked_up) { /* the index's count of lower names changed */
+			struct loc loc = { inode_dir_fd(parent, UPPER), name };
+			ovl_load_upper_meta(ovl, found, &loc, &top, false);
+		}
 		/* A hard link or a renamed object: remember the name it was last reached by. */
 		r = inode_set_location(ovl, found, parent, name);
 		if (r < 0) {
@@ -226,7 +301,7 @@ int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 			struct loc loc = { S_ISDIR(top.st_mode) ? ino->dir_fds[UPPER]
 								 : inode_dir_fd(parent, UPPER),
 					   S_ISDIR(top.st_mode) ? "" : name };
-			load_upper_meta(ovl, ino, &loc, &top);
+			ovl_load_upper_meta(ovl, ino, &loc, &top, true);
 		} else {
 			ino->st_ino = inode_compose_ino(first, top.st_ino);
 		}
@@ -238,6 +313,8 @@ int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 	}
 	*st_out = top;
 	ovl_apply_identity(ino, st_out);
+	if (S_ISREG(ino->type))
+		ovl_metacopy_blocks(ovl, ino, st_out);
 	*out = ino;
 	return 0;
 }
@@ -263,7 +340,7 @@ int ovl_root_init(struct ovl *ovl)
 			first = l;
 			top = st;
 		}
-		if (l != UPPER && meta_dir_is_opaque(ovl, root->dir_fds[l]))
+		if (l != UPPER && meta_dir_is_opaque(root->dir_fds[l]))
 			break;
 	}
 	root->layer = first;

@@ -28,6 +28,13 @@ void access_done(struct ovl *ovl, struct access *a);
  * ownership override applied. */
 int ovl_getattr(struct ovl *ovl, struct ovl_inode *ino, struct stat *st);
 void ovl_apply_identity(struct ovl_inode *ino, struct stat *st);
+/* A metadata-only copy reports the block count of the lower file holding its data. */
+void ovl_metacopy_blocks(struct ovl *ovl, struct ovl_inode *ino, struct stat *st);
+
+/* Read the overlay's records on an upper copy (origin when SET_INO, ownership override,
+ * metacopy, hard-link index count) into INO. */
+void ovl_load_upper_meta(struct ovl *ovl, struct ovl_inode *ino, const struct loc *loc,
+			 const struct stat *st, bool set_ino);
 
 /* "dir/sub/name" relative to the mount root, for log lines. */
 /* Build the root directory inode: the layer roots merged. */

@@ -1,11 +1,13 @@
 /* antares-overlayd: command line, then wiring of options, layers and the FUSE session. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../common/log.h"
@@ -39,12 +41,14 @@ static const char usage[] =
 	"  lowerdir=DIR[:DIR...]  read-only layers, topmost first (required)\n"
 	"  upperdir=DIR           writable layer; without it the mount is read-only\n"
 	"  workdir=DIR            empty directory on the upper's filesystem (with upperdir)\n"
-	"  timeout=SECONDS        kernel entry/attribute cache time (default 1)\n"
+	"  timeout=SECONDS        kernel entry/attribute cache time (default 86400)\n"
 	"  fsync=0|1              fsync copied-up data before it appears (default 1)\n"
 	"  volatile               same as fsync=0\n"
 	"  userxattr              write user.overlay.* xattrs even when trusted.* would work\n"
 	"  noxattrs               refuse extended attribute calls on the mount\n"
-	"  fast_ino, threaded, writeback, plugins, noacl, xattr_permissions\n"
+	"  metacopy=on|off        metadata changes to lower files copy no data (default off)\n"
+	"  noacl                  no POSIX ACLs on the mount (stored ACLs are still copied)\n"
+	"  fast_ino, threaded, writeback, plugins, xattr_permissions\n"
 	"                         accepted for fuse-overlayfs compatibility; no effect\n"
 	"\n"
 	"Generic mount options passed to FUSE: ro, rw, dev, nodev, suid, nosuid, exec, noexec,\n"
@@ -53,7 +57,7 @@ static const char usage[] =
 	"rootcontext=. Ignored as fstab noise: defaults, auto, noauto, user, users, nouser,\n"
 	"_netdev, nofail, relatime, strictatime, lazytime, x-*, comment=.\n"
 	"\n"
-	"Exit status: 0 after a clean unmount, 1 on bad options or layers, 2 on a mount failure.\n";
+	"Exit status: 0 after unmount or SIGTERM, 1 on bad options or layers, 2 when mounting fails.\n";
 
 struct cmdline {
 	struct ovl_options opts;
@@ -103,15 +107,28 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 		case OPT_FD: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
-			if (*end || v < 0 || v > 1 << 20)
+			struct stat st;
+			if (!*optarg || *end || v < 0 || v > 1 << 20)
 				return fail("--fd needs a file descriptor number, got '%s'", optarg);
+			if (fstat((int)v, &st) < 0)
+				return fail("--fd %s: no such open file descriptor: open /dev/fuse, "
+					    "mount it, and pass that fd",
+					    optarg);
+			/* /dev/fuse is character device 10,229 */
+			if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 || minor(st.st_rdev) != 229)
+				return fail("--fd %s is not an open /dev/fuse: pass the fd the FUSE "
+					    "mount was made with",
+					    optarg);
 			c->fd = (int)v;
 			break;
 		}
 		case OPT_LOG: {
 			int r = log_open_file(optarg);
 			if (r < 0) {
-				fprintf(stderr, "antares-overlayd: --log %s: %s\n", optarg, strerror(-r));
+				fprintf(stderr,
+					"antares-overlayd: --log %s: %s: give a file in an existing, "
+					"writable directory\n",
+					optarg, strerror(-r));
 				return 1;
 			}
 			break;
@@ -149,6 +166,9 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 		c->mountpoint = argv[optind];
 	if (!c->mountpoint && c->fd < 0)
 		return fail("%s", "missing MOUNTPOINT: see antares-overlayd --help");
+	if (c->mountpoint && c->fd >= 0)
+		return fail("--fd serves a mount that already exists: drop MOUNTPOINT '%s'",
+			    c->mountpoint);
 	if (ovl_options_check(&c->opts, err, sizeof(err)) < 0)
 		return fail("%s", err);
 	if (c->fd < 0) {
@@ -157,7 +177,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 			return fail("mountpoint %s: does not exist: create the directory first",
 				    c->mountpoint);
 		if (!S_ISDIR(st.st_mode))
-			return fail("mountpoint %s: not a directory", c->mountpoint);
+			return fail("mountpoint %s: not a directory: give a directory to mount on",
+				    c->mountpoint);
 	}
 	return -1;
 }
@@ -172,11 +193,41 @@ static void raise_nofile(void)
 	}
 }
 
+/* libfuse reports problems through its log function; during setup we keep its last message
+ * to put into our own one-line error, afterwards its messages join our log. */
+static char fuse_last_msg[512];
+static bool fuse_msgs_to_log;
+
+static void fuse_log_capture(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	const char *msg = strncmp(buf, "fuse: ", 6) ? buf : buf + 6;
+	if (fuse_msgs_to_log)
+		log_msg(level <= FUSE_LOG_ERR ? LOG_LEVEL_ERROR : LOG_LEVEL_DEBUG, "fuse: %s", msg);
+	else if (level <= FUSE_LOG_NOTICE)
+		snprintf(fuse_last_msg, sizeof(fuse_last_msg), "%s", msg);
+}
+
+/* fsname is one -o item: escape what libfuse would split on. */
+static void escape_opt(const char *in, char *out, size_t len)
+{
+	size_t w = 0;
+	for (; *in && w + 2 < len; in++) {
+		if (*in == ',' || *in == '\\')
+			out[w++] = '\\';
+		out[w++] = *in;
+	}
+	out[w] = '\0';
+}
+
 static int build_fuse_args(const struct cmdline *c, const struct ovl *ovl, struct fuse_args *args)
 {
-	char opts[4096];
+	char opts[8192], fsname[2048];
+	escape_opt(c->source ? c->source : "antares-overlayd", fsname, sizeof(fsname));
 	snprintf(opts, sizeof(opts), "default_permissions,fsname=%s,subtype=antares-overlayd%s%s%s%s",
-		 c->source ? c->source : "antares-overlayd",
+		 fsname,
 		 geteuid() == 0 ? ",allow_other" : "", ovl->read_only ? ",ro" : "",
 		 c->opts.fuse_opts ? "," : "", c->opts.fuse_opts ? c->opts.fuse_opts : "");
 	if (fuse_opt_add_arg(args, "antares-overlayd") < 0 || fuse_opt_add_arg(args, "-o") < 0 ||
@@ -202,20 +253,30 @@ int main(int argc, char **argv)
 		return r;
 	}
 	raise_nofile();
-	if (inode_table_init(&ovl.table) < 0 || layers_open(&ovl, &c.opts, err, sizeof(err)) < 0 ||
-	    layers_prepare_work(&ovl, &c.opts, err, sizeof(err)) < 0 || ovl_root_init(&ovl) < 0) {
+	/* Modes arrive from the kernel already final (or with the caller's umask to apply, see
+	 * ops_create_mode); our own umask must not strip anything more. */
+	umask(0);
+	fuse_set_log_func(fuse_log_capture);
+	/* Validate everything before writing anything: layers, then FUSE's own options; only
+	 * then prepare the work directory, and mount last. */
+	err[0] = '\0';
+	if (inode_table_init(&ovl.table) < 0 || layers_open(&ovl, &c.opts, err, sizeof(err)) < 0) {
 		fprintf(stderr, "antares-overlayd: %s\n", err[0] ? err : strerror(errno));
 		goto out;
 	}
-
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	if (build_fuse_args(&c, &ovl, &args) < 0)
 		goto out;
 	struct fuse_session *se = fuse_session_new(&args, &ovl_ops, sizeof(ovl_ops), &ovl);
 	fuse_opt_free_args(&args);
 	if (!se) {
-		fprintf(stderr, "antares-overlayd: FUSE refused the mount options (see above)\n");
+		fprintf(stderr, "antares-overlayd: mount options refused: %s\n",
+			fuse_last_msg[0] ? fuse_last_msg : "see antares-overlayd --help");
 		goto out;
+	}
+	if (layers_prepare_work(&ovl, &c.opts, err, sizeof(err)) < 0 || ovl_root_init(&ovl) < 0) {
+		fprintf(stderr, "antares-overlayd: %s\n", err[0] ? err : strerror(errno));
+		goto destroy;
 	}
 	status = 2;
 	if (fuse_set_signal_handlers(se) < 0)
@@ -226,10 +287,11 @@ int main(int argc, char **argv)
 		target = fdpath;
 	}
 	if (fuse_session_mount(se, target) < 0) {
-		fprintf(stderr, "antares-overlayd: cannot mount on %s (see the FUSE message above)\n",
-			target);
+		fprintf(stderr, "antares-overlayd: cannot mount on %s: %s\n", target,
+			fuse_last_msg[0] ? fuse_last_msg : "the kernel refused the FUSE mount");
 		goto signals;
 	}
+	fuse_msgs_to_log = true;
 	if (!c.foreground) {
 		fuse_daemonize(0);
 		log_use_syslog();
@@ -241,7 +303,8 @@ int main(int argc, char **argv)
 	fuse_loop_cfg_set_max_threads(cfg, 64);
 	r = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
-	status = r == 0 ? 0 : 2;
+	/* Unmounted, or asked to stop by SIGTERM/SIGINT/SIGHUP: both are a clean end. */
+	status = r == 0 || fuse_session_exited(se) ? 0 : 2;
 unmount:
 	fuse_session_unmount(se);
 signals:

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -90,13 +91,13 @@ static bool xattr_is_y(const struct loc *loc, const char *name)
 	return n == 1 && v[0] == 'y';
 }
 
-bool meta_dir_is_opaque(const struct ovl *ovl, int dir_fd)
+bool meta_dir_is_opaque(int dir_fd)
 {
 	struct loc loc = { dir_fd, "" };
 	if (xattr_is_y(&loc, "user.overlay.opaque"))
 		return true;
-	if (!strcmp(ovl->xattr_prefix, "trusted.overlay.") &&
-	    xattr_is_y(&loc, "trusted.overlay.opaque"))
+	/* Unprivileged, trusted.* reads as absent: no need to know whether we are root. */
+	if (xattr_is_y(&loc, "trusted.overlay.opaque"))
 		return true;
 	if (xattr_is_y(&loc, "user.fuseoverlayfs.opaque"))
 		return true;
@@ -173,5 +174,63 @@ int meta_get_override(const struct loc *loc, uid_t *uid, gid_t *gid, mode_t *mod
 	*uid = u;
 	*gid = g;
 	*mode = m & 07777;
+	return 0;
+}
+
+static void antares_name(const struct ovl *ovl, const char *what, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", ovl->antares_prefix, what);
+}
+
+int meta_set_metacopy(const struct ovl *ovl, const struct loc *loc, int layer, const char *path)
+{
+	char name[64], v[PATH_MAX + 16];
+	antares_name(ovl, "metacopy", name, sizeof(name));
+	int n = snprintf(v, sizeof(v), "%d:%s", layer, path);
+	if (n >= (int)sizeof(v))
+		return -ENAMETOOLONG;
+	return loc_setxattr(loc, name, v, (size_t)n, 0) < 0 ? -errno : 0;
+}
+
+int meta_get_metacopy(const struct ovl *ovl, const struct loc *loc, int *layer, char **path)
+{
+	char name[64], v[PATH_MAX + 16];
+	antares_name(ovl, "metacopy", name, sizeof(name));
+	ssize_t n = loc_getxattr(loc, name, v, sizeof(v) - 1);
+	if (n < 0)
+		return errno == ENOTSUP ? -ENODATA : -errno;
+	v[n] = '\0';
+	char *colon = strchr(v, ':');
+	if (!colon || colon == v || !colon[1])
+		return -EINVAL;
+	*colon = '\0';
+	char *end;
+	long l = strtol(v, &end, 10);
+	if (*end || l < 1 || l >= ovl->n_layers)
+		return -EINVAL;
+	if (!(*path = strdup(colon + 1)))
+		return -ENOMEM;
+	*layer = (int)l;
+	return 0;
+}
+
+int meta_set_nlink_extra(const struct ovl *ovl, const struct loc *loc, int extra)
+{
+	char name[64], v[32];
+	antares_name(ovl, "nlink", name, sizeof(name));
+	int n = snprintf(v, sizeof(v), "%d", extra);
+	return loc_setxattr(loc, name, v, (size_t)n, 0) < 0 ? -errno : 0;
+}
+
+int meta_get_nlink_extra(const struct ovl *ovl, const struct loc *loc, int *extra)
+{
+	char name[64], v[32];
+	antares_name(ovl, "nlink", name, sizeof(name));
+	ssize_t n = loc_getxattr(loc, name, v, sizeof(v) - 1);
+	if (n < 0)
+		return -errno;
+	v[n] = '\0';
+	if (sscanf(v, "%d", extra) != 1 || *extra < 0)
+		return -EINVAL;
 	return 0;
 }

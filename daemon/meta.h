@@ -35,7 +35,7 @@ bool meta_is_whiteout(const struct stat *st);
 /* Is there a ".wh.NAME" marker next to NAME in directory DIRFD (OCI/AUFS whiteout)? */
 bool meta_has_dot_whiteout(int dirfd, const char *name);
 /* Is the directory copy DIR_FD opaque (xattr, or a ".wh..wh..opq" marker inside)? */
-bool meta_dir_is_opaque(const struct ovl *ovl, int dir_fd);
+bool meta_dir_is_opaque(int dir_fd);
 int meta_set_opaque(const struct ovl *ovl, const struct loc *loc);
 /* Create a whiteout called NAME in DIRFD (char device 0/0, else ".wh.NAME"). */
 int meta_create_whiteout(struct ovl *ovl, int dirfd, const char *name);
@@ -50,3 +50,13 @@ int meta_get_origin(const struct ovl *ovl, const struct loc *loc, int *layer,
 #define OVERRIDE_XATTR "user.containers.override_stat"
 int meta_set_override(const struct loc *loc, uid_t uid, gid_t gid, mode_t mode);
 int meta_get_override(const struct loc *loc, uid_t *uid, gid_t *gid, mode_t *mode);
+
+/* Metadata-only copy: "LAYER:PATH", the lower file (PATH relative to that layer's root) that
+ * still holds the data of this upper copy. */
+int meta_set_metacopy(const struct ovl *ovl, const struct loc *loc, int layer, const char *path);
+/* Returns 0 and a malloc'd *PATH, -ENODATA when the copy is complete, or -errno. */
+int meta_get_metacopy(const struct ovl *ovl, const struct loc *loc, int *layer, char **path);
+
+/* Hard-link index: how many names of the lower inode are not yet linked up ("N"). */
+int meta_set_nlink_extra(const struct ovl *ovl, const struct loc *loc, int extra);
+int meta_get_nlink_extra(const struct ovl *ovl, const struct loc *loc, int *extra);

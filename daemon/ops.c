@@ -3,7 +3,14 @@
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct ovl *ovl = userdata;
+	/* ACLs: the kernel enforces them and passes the caller's umask on create, which we then
+	 * apply (ops_create_mode). Without this, a mount in a user namespace can't show ACLs at
+	 * all (the kernel refuses system.posix_acl_* on such FUSE mounts). */
+	if (ovl->acl && (conn->capable & FUSE_CAP_POSIX_ACL) && (conn->capable & FUSE_CAP_DONT_MASK))
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+	else
+		ovl->acl = false;
 	/* The kernel passes O_TRUNC to open, so truncating opens need not copy data first. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;

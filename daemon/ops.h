@@ -39,6 +39,9 @@ bool ops_lower_has_name(struct ovl_inode *parent, const char *name);
  * NAME (*replaced_whiteout tells). Returns the upper fd of PARENT or -errno. */
 int ops_prepare_new_entry(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 			  bool *replaced_whiteout);
+/* The mode to create an entry with in upper directory UPFD: with POSIX ACLs the kernel leaves
+ * the caller's umask to us, and a default ACL on the directory replaces the umask. */
+mode_t ops_create_mode(struct ovl *ovl, fuse_req_t req, int upfd, mode_t mode);
 /* Give a new upper entry NAME in UPFD the caller's ownership (fuse_req_ctx). */
 void ops_set_new_owner(struct ovl *ovl, fuse_req_t req, int upfd, const char *name, bool is_dir);
 

@@ -16,6 +16,7 @@
 
 struct ovl_file; /* ops_file.c */
 int ops_file_fd(struct fuse_file_info *fi);
+bool ops_file_on_lower_data(struct fuse_file_info *fi);
 
 static void reply_attr(fuse_req_t req, struct ovl *ovl, struct ovl_inode *ino,
 		       struct fuse_file_info *fi)
@@ -24,8 +25,13 @@ static void reply_attr(fuse_req_t req, struct ovl *ovl, struct ovl_inode *ino,
 	int r;
 	if (fi && !S_ISDIR(ino->type)) {
 		r = fstat(ops_file_fd(fi), &st) < 0 ? -errno : 0;
-		if (r == 0)
-			ovl_apply_identity(ino, &st);
+		if (r == 0) {
+			/* A handle on a metacopy's lower data: the upper copy has the metadata. */
+			if (ops_file_on_lower_data(fi) && inode_layer(ino) == UPPER)
+				r = ovl_getattr(ovl, ino, &st);
+			else
+				ovl_apply_identity(ino, &st);
+		}
 	} else {
 		r = ovl_getattr(ovl, ino, &st);
 	}
@@ -133,7 +139,8 @@ void op_setattr(fuse_req_t req, fuse_ino_t n, struct stat *attr, int to_set,
 	struct ovl *ovl = req_ovl(req);
 	struct ovl_inode *ino = node(ovl, n);
 	struct access a;
-	int r = copyup(ovl, ino);
+	/* Only a size change needs the data; the rest is metadata (metacopy=on). */
+	int r = (to_set & FUSE_SET_ATTR_SIZE) ? copyup(ovl, ino) : copyup_meta(ovl, ino);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -310,7 +317,7 @@ static void change_xattr(fuse_req_t req, fuse_ino_t n, const char *name, const c
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	int r = copyup(ovl, ino);
+	int r = copyup_meta(ovl, ino);
 	struct access a = { 0 };
 	if (r == 0 && (r = access_get(ovl, ino, UPPER, &a)) == 0) {
 		int q = remove ? loc_removexattr(&a.loc, name)

@@ -71,8 +71,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 				if (q == -ENOENT)
 					continue; /* removed since the listing was made */
 				if (q < 0) {
-					r = used ? 0 : q;
-					break;
+					/* Logged by the lookup. List the name without attributes
+					 * (node id 0): one unreadable entry must not make the
+					 * whole directory unlistable. */
+					child = NULL;
+					st = (struct stat){ .st_ino = e->ino,
+							    .st_mode = (mode_t)DTTOIF(e->type) };
 				}
 			}
 		}

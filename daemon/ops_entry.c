@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "copyup.h"
@@ -24,12 +25,20 @@ void ops_make_entry(struct ovl *ovl, struct ovl_inode *ino, const struct stat *s
 	inode_unref(ovl, ino);
 }
 
-void ops_reply_lookup(fuse_req_t req, struct ovl_inode *parent, const char *name)
+static void reply_lookup(fuse_req_t req, struct ovl_inode *parent, const char *name,
+			 bool negative_ok)
 {
 	struct ovl *ovl = req_ovl(req);
 	struct ovl_inode *ino;
 	struct stat st;
 	int r = ovl_lookup(ovl, parent, name, &ino, &st);
+	if (r == -ENOENT && negative_ok) {
+		/* A negative entry the kernel may cache: build tools probe many missing paths,
+		 * and any later creation goes through the kernel, which drops it. */
+		struct fuse_entry_param neg = { .ino = 0, .entry_timeout = ovl->timeout };
+		fuse_reply_entry(req, &neg);
+		return;
+	}
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -40,10 +49,15 @@ void ops_reply_lookup(fuse_req_t req, struct ovl_inode *parent, const char *name
 		inode_forget(ovl, ino, 1);
 }
 
+void ops_reply_lookup(fuse_req_t req, struct ovl_inode *parent, const char *name)
+{
+	reply_lookup(req, parent, name, false);
+}
+
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct ovl *ovl = req_ovl(req);
-	ops_reply_lookup(req, node(ovl, parent), name);
+	reply_lookup(req, node(ovl, parent), name, true);
 }
 
 void op_forget(fuse_req_t req, fuse_ino_t n, uint64_t nlookup)
@@ -122,6 +136,17 @@ int ops_prepare_new_entry(struct ovl *ovl, struct ovl_inode *parent, const char 
 	return upfd;
 }
 
+mode_t ops_create_mode(struct ovl *ovl, fuse_req_t req, int upfd, mode_t mode)
+{
+	if (!ovl->acl)
+		return mode;
+	char p[PATH_MAX_PROC];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", upfd);
+	if (getxattr(p, "system.posix_acl_default", NULL, 0) > 0)
+		return mode; /* the upper filesystem applies the default ACL instead */
+	return mode & ~fuse_req_ctx(req)->umask;
+}
+
 void ops_set_new_owner(struct ovl *ovl, fuse_req_t req, int upfd, const char *name, bool is_dir)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -162,10 +187,10 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		r = symlinkat(link, upfd, name);
 	} else if (S_ISDIR(mode)) {
 		sys = "mkdirat";
-		r = mkdirat(upfd, name, mode & 07777);
+		r = mkdirat(upfd, name, ops_create_mode(ovl, req, upfd, mode) & 07777);
 	} else {
 		sys = "mknodat";
-		r = mknodat(upfd, name, mode, rdev);
+		r = mknodat(upfd, name, ops_create_mode(ovl, req, upfd, mode), rdev);
 	}
 	if (r < 0) {
 		fuse_reply_err(req, -ovl_fail(ovl, "create", p, name, UPPER, sys, errno));
@@ -306,6 +331,12 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 		if (r < 0)
 			r = ovl_fail(ovl, op, p, name, UPPER, need_wh ? "whiteout" : "unlinkat", -r);
 	}
+	if (r == 0) {
+		inode_drop_location(ovl, child, p, name);
+		/* Its last name is gone: the upper filesystem may reuse the inode number. */
+		if (in_upper && (is_dir || st.st_nlink <= 1))
+			inode_unhash(&ovl->table, child);
+	}
 	inode_unref(ovl, child);
 	fuse_reply_err(req, -r);
 }
@@ -326,7 +357,8 @@ static int copyup_for_rename(struct ovl *ovl, struct ovl_inode *ino)
 {
 	if (S_ISDIR(ino->type) && __atomic_load_n(&ino->last_layer, __ATOMIC_ACQUIRE) > UPPER)
 		return copyup_tree(ovl, ino);
-	return copyup(ovl, ino);
+	/* A metacopy records its data's path within the lower layer, so it can move freely. */
+	return copyup_meta(ovl, ino);
 }
 
 static int mark_opaque(struct ovl *ovl, struct ovl_inode *dir)
@@ -347,6 +379,7 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 	if (r < 0)
 		return r;
 	r = ovl_lookup(ovl, np, newname, &dst, &st);
+	nlink_t dst_nlink = r == 0 ? st.st_nlink : 0;
 	if (r == -ENOENT)
 		r = 0, dst = NULL;
 	if (r < 0)
@@ -403,8 +436,8 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 			r = -errno;
 			goto out;
 		}
-		inode_set_location(ovl, dst, p, name);
-		inode_set_location(ovl, src, np, newname);
+		inode_move_location(ovl, dst, np, newname, p, name);
+		inode_move_location(ovl, src, p, name, np, newname);
 		goto out;
 	}
 	if (dst && S_ISDIR(dst->type) && inode_layer(dst) == UPPER &&
@@ -429,7 +462,12 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 		snprintf(wh, sizeof(wh), ".wh.%s", newname);
 		unlinkat(nupfd, wh, 0);
 	}
-	inode_set_location(ovl, src, np, newname);
+	if (dst) {
+		inode_drop_location(ovl, dst, np, newname);
+		if (inode_layer(dst) == UPPER && (S_ISDIR(dst->type) || dst_nlink <= 1))
+			inode_unhash(&ovl->table, dst);
+	}
+	inode_move_location(ovl, src, p, name, np, newname);
 out:
 	if (src)
 		inode_unref(ovl, src);

@@ -14,7 +14,8 @@
 struct ovl_file {
 	pthread_mutex_t lock;
 	int fd;
-	int layer;
+	int layer; /* layer the fd is on; lower layers mean "may go stale on copy-up" */
+	unsigned data_gen; /* the inode's data_gen when fd was opened */
 	int flags;
 	int old_fd; /* a lower fd replaced by refresh_handle, closed at release */
 };
@@ -30,13 +31,49 @@ static bool wants_write(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
+static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, int *fd_out);
+
+bool ops_file_on_lower_data(struct fuse_file_info *fi)
+{
+	struct ovl_file *f = (struct ovl_file *)(uintptr_t)fi->fh;
+	return __atomic_load_n(&f->layer, __ATOMIC_ACQUIRE) != UPPER;
+}
+
+/* Open where INO's data is now: the topmost copy, or for a metadata-only copy the lower
+ * file holding the data. Sets *LAYER and *GEN to what was opened. */
+static int open_data(struct ovl *ovl, struct ovl_inode *ino, int flags, int *fd_out, int *layer,
+		     unsigned *gen)
+{
+	int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC;
+	if (flags & O_TRUNC)
+		oflags |= O_TRUNC;
+	pthread_mutex_lock(&ino->lock);
+	*gen = ino->data_gen;
+	bool mc = ino->metacopy;
+	int dl = ino->data_layer;
+	char *path = mc ? strdup(ino->data_path) : NULL;
+	pthread_mutex_unlock(&ino->lock);
+	if (mc) {
+		if (!path)
+			return -ENOMEM;
+		int fd = copyup_open_lower_data(ovl, dl, path, oflags);
+		free(path);
+		if (fd < 0)
+			return ovl_fail(ovl, "open", ino, NULL, dl, "openat2", -fd);
+		*fd_out = fd;
+		*layer = dl;
+		return 0;
+	}
+	*layer = inode_layer(ino);
+	return open_copy(ovl, ino, *layer, oflags, fd_out);
+}
+
 static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, int *fd_out)
 {
 	struct access a;
 	int r = access_get(ovl, ino, l, &a);
 	if (r == 0) {
-		int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY)) | O_NOFOLLOW | O_CLOEXEC;
-		int fd = openat(a.loc.fd, a.loc.name, oflags);
+		int fd = openat(a.loc.fd, a.loc.name, flags);
 		if (fd < 0)
 			r = errno == ENOENT || errno == EACCES || errno == EPERM || errno == ETXTBSY ||
 					    errno == EISDIR || errno == ELOOP
@@ -49,7 +86,7 @@ static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, i
 	return r;
 }
 
-static int attach_file(struct fuse_file_info *fi, int fd, int layer, int flags)
+static int attach_file(struct fuse_file_info *fi, int fd, int layer, unsigned gen, int flags)
 {
 	struct ovl_file *f = malloc(sizeof(*f));
 	if (!f)
@@ -57,6 +94,7 @@ static int attach_file(struct fuse_file_info *fi, int fd, int layer, int flags)
 	pthread_mutex_init(&f->lock, NULL);
 	f->fd = fd;
 	f->layer = layer;
+	f->data_gen = gen;
 	f->flags = flags;
 	f->old_fd = -1;
 	fi->fh = (uint64_t)(uintptr_t)f;
@@ -76,12 +114,13 @@ void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 			fuse_reply_err(req, EROFS);
 			return;
 		}
-		r = copyup(ovl, ino);
+		r = (fi->flags & O_TRUNC) ? copyup_truncated(ovl, ino) : copyup(ovl, ino);
 	}
-	int layer = inode_layer(ino);
+	int layer;
+	unsigned gen;
 	if (r == 0)
-		r = open_copy(ovl, ino, layer, fi->flags, &fd);
-	if (r == 0 && (r = attach_file(fi, fd, layer, fi->flags)) < 0)
+		r = open_data(ovl, ino, fi->flags, &fd, &layer, &gen);
+	if (r == 0 && (r = attach_file(fi, fd, layer, gen, fi->flags)) < 0)
 		close(fd);
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -105,7 +144,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	}
 	int fd = openat(upfd, name, (fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY,
-			mode & 07777);
+			ops_create_mode(ovl, req, upfd, mode) & 07777);
 	if (fd < 0) {
 		fuse_reply_err(req, -ovl_fail(ovl, "create", p, name, UPPER, "openat", errno));
 		return;
@@ -114,7 +153,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct ovl_inode *ino;
 	struct stat st;
 	int r = ovl_lookup(ovl, p, name, &ino, &st);
-	if (r == 0 && (r = attach_file(fi, fd, UPPER, fi->flags)) < 0)
+	if (r == 0 && (r = attach_file(fi, fd, UPPER, 0, fi->flags)) < 0)
 		inode_unref(ovl, ino);
 	if (r < 0) {
 		close(fd);
@@ -129,21 +168,35 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	}
 }
 
-/* A read-only handle on a lower copy: switch to the upper copy once it exists. */
+/* A read-only handle on lower data: follow the data once it was copied up. */
+static bool handle_stale(struct ovl_inode *ino, struct ovl_file *f)
+{
+	if (__atomic_load_n(&f->layer, __ATOMIC_ACQUIRE) == UPPER)
+		return false;
+	pthread_mutex_lock(&ino->lock);
+	bool stale = ino->data_gen != f->data_gen || (!ino->metacopy && ino->layer == UPPER);
+	pthread_mutex_unlock(&ino->lock);
+	return stale;
+}
+
 static int refresh_handle(struct ovl *ovl, struct ovl_inode *ino, struct ovl_file *f)
 {
-	if (__atomic_load_n(&f->layer, __ATOMIC_ACQUIRE) == UPPER || inode_layer(ino) != UPPER)
+	if (!handle_stale(ino, f))
 		return 0;
 	pthread_mutex_lock(&f->lock);
 	int r = 0;
-	if (f->layer != UPPER) {
-		int fd;
-		r = open_copy(ovl, ino, UPPER, f->flags & ~O_TRUNC, &fd);
+	if (handle_stale(ino, f)) {
+		int fd, layer;
+		unsigned gen;
+		r = open_data(ovl, ino, f->flags & ~O_TRUNC, &fd, &layer, &gen);
 		if (r == 0) {
 			/* The old fd stays open until release: another thread may be using it. */
 			int old = f->fd;
+			if (f->old_fd >= 0)
+				close(f->old_fd);
 			__atomic_store_n(&f->fd, fd, __ATOMIC_RELEASE);
-			__atomic_store_n(&f->layer, UPPER, __ATOMIC_RELEASE);
+			f->data_gen = gen;
+			__atomic_store_n(&f->layer, layer, __ATOMIC_RELEASE);
 			f->old_fd = old;
 		}
 	}

@@ -10,7 +10,9 @@
 void ovl_options_init(struct ovl_options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->timeout = 1.0;
+	/* Every change to the layers passes through this daemon and the kernel sees it, so the
+	 * kernel's caches may trust what we told it for long (fuse-overlayfs does the same). */
+	o->timeout = 86400.0;
 	o->fsync = true;
 }
 
@@ -130,7 +132,7 @@ static const char *const ignored_flags[] = { "defaults", "auto",   "noauto", "us
 					     "relatime", "strictatime", "lazytime", NULL };
 /* fuse-overlayfs tuning options whose effect we get anyway; accepted for compatibility. */
 static const char *const compat_hints[] = { "fast_ino", "threaded", "writeback", "plugins",
-					    "noacl", "xattr_permissions", NULL };
+					    "xattr_permissions", NULL };
 /* fuse-overlayfs options that would change what the mount shows; refused rather than
  * silently ignored, so nobody trusts a mapping that is not applied. */
 static const char *const unsupported[] = { "uidmapping", "gidmapping", "squash_to_root",
@@ -166,7 +168,7 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 	if (!strcmp(key, "timeout")) {
 		char *end;
 		double t = v ? strtod(v, &end) : -1;
-		if (!v || *end || t < 0 || t > 86400) {
+		if (!v || *end || !(t >= 0 && t <= 86400)) {
 			snprintf(err, errlen, "option timeout= needs seconds between 0 and 86400");
 			return -EINVAL;
 		}
@@ -184,8 +186,20 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 		o->fsync = false;
 		return 0;
 	}
+	if (!strcmp(key, "noacl") && !v) {
+		o->noacl = true;
+		return 0;
+	}
 	if (!strcmp(key, "userxattr") && !v) {
 		o->userxattr = true;
+		return 0;
+	}
+	if (!strcmp(key, "metacopy")) {
+		if (!v || (strcmp(v, "on") && strcmp(v, "off"))) {
+			snprintf(err, errlen, "option metacopy= takes on or off");
+			return -EINVAL;
+		}
+		o->metacopy = !strcmp(v, "on");
 		return 0;
 	}
 	if (!strcmp(key, "noxattrs")) {
@@ -207,6 +221,10 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 	if (in_list(compat_hints, key) || in_list(ignored_flags, key) || !strncmp(key, "x-", 2) ||
 	    !strcmp(key, "comment"))
 		return 0;
+	if (!strcmp(key, "max_read") && v && (!*v || strspn(v, "0123456789") != strlen(v))) {
+		snprintf(err, errlen, "option max_read= needs a number of bytes, got '%s'", v);
+		return -EINVAL;
+	}
 	if ((!v && in_list(fuse_flags, key)) || (v && in_list(fuse_valued, key))) {
 		if (eq)
 			*eq = '=';

@@ -14,6 +14,8 @@ struct ovl_options {
 	bool fsync;     /* fsync copied-up data before it becomes visible */
 	bool userxattr; /* force user.overlay.* even when trusted.* would work */
 	bool noxattrs;  /* refuse xattr operations on the mount */
+	bool metacopy;  /* metadata-only copy-up (kernel overlayfs metacopy=on) */
+	bool noacl;     /* don't offer POSIX ACLs to the kernel */
 	char *fuse_opts; /* comma-separated generic mount options handed to libfuse */
 };
 

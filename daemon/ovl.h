@@ -17,6 +17,7 @@ struct layer {
 	int fd;       /* O_PATH | O_DIRECTORY on the layer root */
 	dev_t dev;
 	bool is_fuse; /* a FUSE lower: expect weak xattr/statx support */
+	bool warned_no_xattrs; /* said once that copy-ups from here lose xattrs */
 };
 
 struct ovl {
@@ -26,6 +27,7 @@ struct ovl {
 	bool read_only;
 	bool fsync;
 	bool noxattrs;
+	bool acl; /* POSIX ACLs offered to the kernel: it enforces them, we apply umask */
 	/* "trusted.overlay." when we may write trusted xattrs, else "user.overlay." (kernel
 	 * overlayfs' userxattr rule); the antares.* names follow the same namespace. */
 	const char *xattr_prefix;
@@ -34,6 +36,11 @@ struct ovl {
 	bool store_owner_in_xattr;
 	/* whiteouts in the upper are ".wh.NAME" files because mknod(0/0) is refused */
 	bool upper_dot_whiteouts;
+	/* metacopy=on: chmod/chown/utimens/setxattr of a lower file copy metadata only */
+	bool metacopy;
+	/* WORKDIR/antares-index: one hard link per copied-up lower inode that had several
+	 * names, so its other names join the same upper inode (like kernel index=on) */
+	int index_fd;
 	double timeout;
 	struct inode_table table;
 	struct ovl_inode *root;

@@ -10,7 +10,7 @@
 make_fixture() {
 	local l1=$1/lower1 l2=$1/lower2
 	mkdir -p "$l1/both/sub" "$l1/rmme" "$l1/mvdir" "$l1/empty" "$l1/perm" \
-		"$l2/both/sub" "$l2/rmme/deep" "$l2/mvdir/sub" "$l2/kind"
+		"$l2/both/sub" "$l2/rmme/deep" "$l2/mvdir/sub" "$l2/kind" "$l2/gonedir"
 	echo "shared, top layer" >"$l1/shared.txt"
 	echo "shared, bottom layer (longer)" >"$l2/shared.txt"
 	echo "dup top" >"$l1/dup.txt"
@@ -35,6 +35,8 @@ make_fixture() {
 	echo x >"$l1/mvdir/x"
 	echo y >"$l2/mvdir/y"
 	echo z >"$l2/mvdir/sub/z"
+	echo "deleted before the rename" >"$l2/mvdir/gone"
+	echo "must stay hidden" >"$l2/gonedir/old"
 	ln -s shared.txt "$l1/link"
 	ln -s ../only2.txt "$l2/both/uplink"
 	chmod 0755 "$l1/run.sh" "$l1/both" "$l1/mvdir"
@@ -81,7 +83,9 @@ ops() {
 	# Replace the top file "kind" by a directory: the bottom kind/inner must stay hidden.
 	rm kind
 	mkdir kind
-	# Rename a merged lower directory with content, then use it and reuse its old name.
+	# Rename a merged lower directory with content (and a whited-out entry that must not come
+	# back), then use it and reuse its old name.
+	rm mvdir/gone
 	mv mvdir moved
 	echo inside >moved/new.txt
 	echo more >>moved/sub/z
@@ -90,6 +94,10 @@ ops() {
 	mv fresh fresh2
 	mv fresh2 both/
 	mv empty both/sub/
+	# Rename a new directory onto the whiteout of a lower one: gonedir/old must stay hidden.
+	rm -r gonedir
+	mkdir newdir
+	mv newdir gonedir
 	# Symlink and hard link; the append through the link must show under both names.
 	ln -s ../shared.txt both/link2
 	ln only2.txt hard.txt
