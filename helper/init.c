@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -40,6 +41,38 @@ static int close_stray_fds(const int *keep, size_t n)
 	}
 }
 
+/* execvp, but telling "not found" (127) from "found, not executable" (126) the way a shell
+ * does: a PATH directory we may not search is not a command we could not execute. */
+static _Noreturn void exec_path(char *const *argv)
+{
+	const char *name = argv[0];
+	int found_err = 0;
+	if (strchr(name, '/')) {
+		execv(name, argv);
+		found_err = errno;
+	} else {
+		const char *path = getenv("PATH");
+		for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+			size_t n = strcspn(p, ":");
+			char full[4096];
+			snprintf(full, sizeof(full), "%.*s%s%s", (int)n, p, n ? "/" : "", name);
+			struct stat st;
+			if (stat(full, &st) == 0 && !S_ISDIR(st.st_mode)) {
+				execv(full, argv);
+				if (!found_err || errno != EACCES)
+					found_err = errno;
+			}
+			p += n + (p[n] == ':');
+		}
+	}
+	if (!found_err || found_err == ENOENT) {
+		log_error("%s: command not found in the sandbox", name);
+		_exit(EXIT_NOT_FOUND);
+	}
+	log_error("%s: cannot execute: %s", name, strerror(found_err));
+	_exit(EXIT_CANNOT_EXEC);
+}
+
 static _Noreturn void exec_command(const struct sandbox_config *cfg, const sigset_t *saved)
 {
 	int r;
@@ -60,15 +93,7 @@ static _Noreturn void exec_command(const struct sandbox_config *cfg, const sigse
 	sigprocmask(SIG_SETMASK, saved, NULL);
 	if (cfg->fn)
 		_exit(cfg->fn(cfg->fn_arg));
-	execvp(cfg->argv[0], cfg->argv);
-	r = errno;
-	if (r == ENOENT) {
-		log_error("%s: command not found in the sandbox (PATH=%s)", cfg->argv[0],
-			  getenv("PATH") ? getenv("PATH") : "");
-		_exit(EXIT_NOT_FOUND);
-	}
-	log_error("%s: cannot execute: %s", cfg->argv[0], strerror(r));
-	_exit(EXIT_CANNOT_EXEC);
+	exec_path(cfg->argv);
 }
 
 static int init_run(const struct sandbox_config *cfg, int overlay_fd, const sigset_t *saved)
