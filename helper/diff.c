@@ -211,9 +211,10 @@ int diff_print(const char *upper, const char *const *lowers, size_t n_lowers, FI
 	struct diff d = { .lower_fds = fds, .n_lowers = 0 };
 	int r = 0;
 	_cleanup_close_ int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ufd < 0 && errno == ENOENT)
+		return 0; /* nothing ran since the last --reset: no change */
 	if (ufd < 0)
-		return step_fail(negerrno(), "nothing ran yet for this project?", "--diff: open %s",
-				 upper);
+		return step_fail(negerrno(), NULL, "--diff: open %s", upper);
 	for (size_t i = 0; i < n_lowers && i < 64 && r == 0; i++) {
 		fds[i] = open(lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		r = fds[i] < 0 ? step_fail(negerrno(), NULL, "--diff: open %s", lowers[i]) : 0;

@@ -261,6 +261,11 @@ static int build(struct view *v, int overlay_fd)
 	v->rootfd = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (v->rootfd < 0)
 		return step_fail(negerrno(), NULL, "open the root view");
+	/* An image may lack the directories we mount on: its scratch upper can take them. */
+	for (size_t i = 0; v->cfg->n_rootfs && i < 3; i++)
+		if ((r = mkdir_p_in_root(v->rootfd, (const char *[]){ "/proc", "/dev", "/tmp" }[i],
+					 0755)) < 0)
+			return step_fail(r, NULL, "--rootfs: create the mount points");
 	const char *proc_opts[] = { NULL };
 	const char *tmp_opts[] = { "mode=1777", NULL };
 	if ((r = mount_new_at(v, "proc", proc_opts,
