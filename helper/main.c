@@ -100,31 +100,6 @@ static int parse_id(const char *s, unsigned *out)
 /* Append ITEM to a bounded list; returns -E2BIG when full. */
 #define PUSH(arr, n, item) ((n) < MAX_ITEMS ? ((arr)[(n)++] = (item), 0) : -E2BIG)
 
-/* Lexically clean absolute PATH in place ("//", ".", ".." clamped at "/"), so a destination
- * like /tmp/a/../b creates nothing at /tmp/a. Symlinks are resolved later, inside the view. */
-static void normalize_path(char *path)
-{
-	char *out = path, *p = path;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		char *end = p + strcspn(p, "/");
-		size_t n = (size_t)(end - p);
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			while (out > path && *--out != '/')
-				;
-		} else if (n && !(n == 1 && *p == '.')) {
-			*out++ = '/';
-			memmove(out, p, n);
-			out += n;
-		}
-		p = end;
-	}
-	if (out == path)
-		*out++ = '/';
-	*out = 0;
-}
-
 static int parse_bind(struct options *o, int argc, char **argv, bool ro)
 {
 	if (optind >= argc)
@@ -135,7 +110,7 @@ static int parse_bind(struct options *o, int argc, char **argv, bool ro)
 	char *clean = strdup(dst); /* lives as long as the run */
 	if (!clean)
 		return bad("%s", "out of memory");
-	normalize_path(clean);
+	path_normalize(clean);
 	struct bind_mount b = { .src = optarg, .dst = clean, .readonly = ro };
 	if (PUSH(o->binds, o->cfg.n_binds, b) < 0)
 		return bad("%s", "too many --bind options");

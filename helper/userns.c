@@ -84,9 +84,7 @@ const char *userns_find_helper(const char *name)
 	return NULL;
 }
 
-/* The map lines for inside id ID (mapped to OUTSIDE) plus, with a range, every other id of
- * 0..COUNT taken in order from the subordinate range starting at SUB. */
-static void format_map(char *buf, size_t len, unsigned long id, unsigned long outside,
+void userns_format_map(char *buf, size_t len, unsigned long id, unsigned long outside,
 		       unsigned long sub, unsigned long count)
 {
 	int n = 0;
@@ -168,8 +166,8 @@ static int map_ids(const struct idmap_config *cfg, pid_t pid)
 		if (!have)
 			us = gs = 1, uc = gc = 65535;
 	}
-	format_map(umap, sizeof(umap), cfg->uid, getuid(), us, uc);
-	format_map(gmap, sizeof(gmap), cfg->gid, getgid(), gs, gc);
+	userns_format_map(umap, sizeof(umap), cfg->uid, getuid(), us, uc);
+	userns_format_map(gmap, sizeof(gmap), cfg->gid, getgid(), gs, gc);
 	log_info("uid map: %.*s", (int)strcspn(umap, "\n"), umap); /* first line: yours */
 	if (cfg->map_users && !root) {
 		int r = run_map_helper("newuidmap", pid, umap);

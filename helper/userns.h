@@ -24,5 +24,10 @@ const char *userns_hint(int r, char *buf, size_t len);
  * Returns 0 with START and COUNT set, -ENOENT when the user has none. */
 int userns_subid_range(const char *file, unsigned long *start, unsigned long *count);
 
+/* The uid_map/gid_map lines: inside ID mapped to OUTSIDE, plus, with a range (COUNT > 0),
+ * every other id of 0..COUNT taken in order from the subordinate range starting at SUB. */
+void userns_format_map(char *buf, size_t len, unsigned long id, unsigned long outside,
+		       unsigned long sub, unsigned long count);
+
 /* Path of newuidmap/newgidmap (NAME) if installed, else NULL. */
 const char *userns_find_helper(const char *name);

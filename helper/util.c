@@ -104,6 +104,29 @@ int touch_in_root(int rootfd, const char *path)
 	return 0;
 }
 
+void path_normalize(char *path)
+{
+	char *out = path, *p = path;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		char *end = p + strcspn(p, "/");
+		size_t n = (size_t)(end - p);
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+		} else if (n && !(n == 1 && *p == '.')) {
+			*out++ = '/';
+			memmove(out, p, n);
+			out += n;
+		}
+		p = end;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = 0;
+}
+
 int read_small_file(const char *path, char *buf, size_t len)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -30,6 +30,11 @@ int mkdir_p_in_root(int rootfd, const char *path, mode_t mode);
 /* Create an empty file at PATH below ROOTFD if nothing is there (parents as needed). */
 int touch_in_root(int rootfd, const char *path);
 
+/* Lexically clean absolute PATH in place ("//", ".", ".." clamped at "/"), so a bind
+ * destination like /tmp/a/../b creates nothing at /tmp/a; symlinks are resolved later,
+ * inside the view (open_in_root). */
+void path_normalize(char *path);
+
 /* Read a small file (a sysctl, a /proc entry) into BUF, trailing newline removed. */
 int read_small_file(const char *path, char *buf, size_t len);
 int write_small_file(const char *path, const char *text);
