@@ -1,7 +1,6 @@
 /* sandbox-probe: tries one system call the sandbox must refuse and prints the errno name it
  * got ("OK" if the call succeeded), so shell tests can assert EPERM without needing keyctl,
  * bpftool or a terminal. Always exits 0 unless the usage is wrong. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
