@@ -1,34 +1,24 @@
 #!/bin/bash
-# Quick start: install what is missing, build, then mount antares-overlayd over the example
-# project and run a real workload (make -j2, SQLite in WAL mode) in it. The example directory
-# stays untouched; everything the build writes lands in a scratch upper layer, shown at the end.
+# Quick start: install what is missing, build, check the machine with `antares-sandbox doctor`,
+# then run a real workload (make -j2, SQLite in WAL mode) on the example project inside
+# antares-sandbox. examples/project stays untouched; what the build wrote lands in an upper
+# layer, listed at the end with --diff. Works the same as root and as a normal user.
 set -eu
 cd "$(dirname "$0")"
 scripts/install-deps.sh
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null
-echo "built build/daemon/antares-overlayd"
+sandbox=$PWD/build/helper/antares-sandbox
+echo "built build/helper/antares-sandbox and build/daemon/antares-overlayd"
 
-run() {
-	set -eu
-	root=$1
-	scratch=$(mktemp -d)
-	trap 'mountpoint -q "$scratch/mnt" && umount "$scratch/mnt"; rm -rf "$scratch"' EXIT
-	mkdir "$scratch/upper" "$scratch/work" "$scratch/mnt"
-	"$root/build/daemon/antares-overlayd" \
-		-o "lowerdir=$root/examples/project,upperdir=$scratch/upper,workdir=$scratch/work" \
-		"$scratch/mnt"
-	echo "mounted the overlay of examples/project on $scratch/mnt; running the workload:"
-	(cd "$scratch/mnt" && "$root/examples/workload.sh")
-	umount "$scratch/mnt"
-	echo "the build wrote these files to the upper layer (examples/project is unchanged):"
-	(cd "$scratch/upper" && find . -type f | sort | sed 's|^\./|  |')
-}
+"$sandbox" doctor
 
-if [ "$(id -u)" = 0 ]; then
-	run "$PWD"
-else
-	# Rootless: a user namespace of our own lets us mount FUSE without privileges.
-	export -f run
-	unshare -Urm bash -c 'run "$1"' _ "$PWD"
-fi
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+# --upper: keep this demo's upper layer out of your state directory. The workload script is
+# bound in read-only: the repository may live under $HOME, which the sandbox hides.
+workload=$PWD/examples/workload.sh
+cd examples/project
+"$sandbox" --project . --upper "$scratch" --ro-bind "$workload" /tmp/workload.sh -- /tmp/workload.sh
+echo "the build changed (examples/project itself is unchanged):"
+"$sandbox" --project . --upper "$scratch" --diff | sed 's/^/  /'

@@ -2,7 +2,7 @@
 # Install the Debian/Ubuntu packages Antares needs to build and test, if any are missing.
 # Uses sudo when not root. Package list: build deps first, then what the tests drive.
 set -eu
-build_pkgs="meson ninja-build pkg-config gcc libfuse3-dev libmount-dev libcap-dev libseccomp-dev"
+build_pkgs="meson ninja-build pkg-config gcc libfuse3-dev libmount-dev libcap-dev libseccomp-dev libsqlite3-dev"
 test_pkgs="fuse3 sqlite3 attr acl strace git make uidmap util-linux fuse-overlayfs python3"
 missing=()
 for p in $build_pkgs $test_pkgs; do

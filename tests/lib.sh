@@ -14,6 +14,11 @@ fail() { echo "FAIL [$TEST_NAME/$MODE]: $*" >&2; exit 1; }
 skip() { echo "SKIP [$TEST_NAME/$MODE]: $*" >&2; exit 77; }
 note() { echo "# $*" >&2; }
 
+# SANDBOX_TEST=1 (set before sourcing, see sandbox-lib.sh): the test drives antares-sandbox,
+# which creates its own user namespace, so rootless mode runs it as the plain unprivileged
+# user, without a namespace made beforehand.
+: "${SANDBOX_TEST:=}"
+
 # Rootless mode: re-run this script as an unprivileged user inside `unshare -Urm`. The build
 # products and tests are staged in a world-readable directory, since the checkout may live
 # somewhere (like /root) the test user cannot read.
@@ -26,8 +31,9 @@ if [ "$MODE" = rootless ] && [ -z "${ANTARES_IN_USERNS:-}" ]; then
 		chmod 0666 /dev/fuse 2>/dev/null || true
 		stage=$(mktemp -d /tmp/antares-stage.XXXXXX)
 		chmod 0755 "$stage"
-		mkdir -p "$stage/build/daemon" "$stage/build/tests" "$stage/tests"
+		mkdir -p "$stage/build/daemon" "$stage/build/helper" "$stage/build/tests" "$stage/tests"
 		cp "$ANTARES_BUILD/daemon/antares-overlayd" "$stage/build/daemon/"
+		[ -x "$ANTARES_BUILD/helper/antares-sandbox" ] && cp "$ANTARES_BUILD/helper/antares-sandbox" "$stage/build/helper/"
 		cp -r "$ANTARES_BUILD/tests/." "$stage/build/tests/" 2>/dev/null || true
 		cp -r "$TESTS_DIR/." "$stage/tests/"
 		[ -d "$TESTS_DIR/../examples" ] && cp -r "$TESTS_DIR/../examples" "$stage/examples"
@@ -35,18 +41,20 @@ if [ "$MODE" = rootless ] && [ -z "${ANTARES_IN_USERNS:-}" ]; then
 		chmod -R a+rX "$stage"
 		script_abs=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 		rel=${script_abs#"$TESTS_DIR"/}
+		userns="unshare -Urm"
+		[ -n "$SANDBOX_TEST" ] && userns=""
 		set +e
 		setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups \
 			env -i PATH="$PATH" HOME="/tmp" MODE=rootless ANTARES_IN_USERNS=1 \
 			ANTARES_BUILD="$stage/build" LANG=C.UTF-8 \
-			unshare -Urm bash "$stage/tests/$rel" "$@"
+			$userns bash "$stage/tests/$rel" "$@"
 		rc=$?
 		set -e
 		rm -rf "$stage"
 		exit $rc
 	fi
 	unshare -Urm true 2>/dev/null || skip "user namespaces are not available to $(id -un)"
-	exec env ANTARES_IN_USERNS=1 unshare -Urm bash "$0" "$@"
+	[ -n "$SANDBOX_TEST" ] || exec env ANTARES_IN_USERNS=1 unshare -Urm bash "$0" "$@"
 fi
 
 OVERLAYD="$ANTARES_BUILD/daemon/antares-overlayd"

@@ -1,0 +1,129 @@
+/* pid 1 of the sandbox and the command it starts. pid 1 builds the root view in a mount
+ * namespace of its own (so pivot_root cannot move the daemon's root), forks the command, then
+ * only reaps and forwards signals. The command hardens itself in the order of DESIGN.md
+ * section 4, the seccomp filter last, and execs. */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "sandbox.h"
+#include "seccomp.h"
+#include "util.h"
+#include "view.h"
+
+struct init_args {
+	const struct sandbox_config *cfg;
+	int overlay_fd;
+	const sigset_t *saved_mask;
+};
+
+/* Close every fd above 2 except those the user asked to pass (--keep-fd). */
+static int close_stray_fds(const int *keep, size_t n)
+{
+	unsigned lo = 3;
+	for (;;) {
+		unsigned next = ~0u;
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned)keep[i] >= lo && (unsigned)keep[i] < next)
+				next = (unsigned)keep[i];
+		if (next > lo && close_range(lo, next == ~0u ? ~0u : next - 1, 0) < 0)
+			return step_fail(negerrno(), NULL, "close inherited file descriptors");
+		if (next == ~0u)
+			return 0;
+		lo = next + 1;
+	}
+}
+
+/* execvp, but telling "not found" (127) from "found, not executable" (126) the way a shell
+ * does: a PATH directory we may not search is not a command we could not execute. */
+static _Noreturn void exec_path(char *const *argv)
+{
+	const char *name = argv[0];
+	int found_err = 0;
+	if (strchr(name, '/')) {
+		execv(name, argv);
+		found_err = errno;
+	} else {
+		const char *path = getenv("PATH");
+		for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+			size_t n = strcspn(p, ":");
+			char full[4096];
+			snprintf(full, sizeof(full), "%.*s%s%s", (int)n, p, n ? "/" : "", name);
+			struct stat st;
+			if (stat(full, &st) == 0 && !S_ISDIR(st.st_mode)) {
+				execv(full, argv);
+				if (!found_err || errno != EACCES)
+					found_err = errno;
+			}
+			p += n + (p[n] == ':');
+		}
+	}
+	if (!found_err || found_err == ENOENT) {
+		log_error("%s: command not found in the sandbox", name);
+		_exit(EXIT_NOT_FOUND);
+	}
+	log_error("%s: cannot execute: %s", name, strerror(found_err));
+	_exit(EXIT_CANNOT_EXEC);
+}
+
+static _Noreturn void exec_command(const struct sandbox_config *cfg, const sigset_t *saved)
+{
+	int r;
+	if ((r = close_stray_fds(cfg->keep_fds, cfg->n_keep_fds)) < 0)
+		_exit(EXIT_SETUP_FAILED);
+	/* A session of its own: the build cannot push input into our terminal (TIOCSTI). */
+	if (setsid() < 0)
+		step_fail(negerrno(), NULL, "setsid"), _exit(EXIT_SETUP_FAILED);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != 1)
+		_exit(EXIT_SETUP_FAILED);
+	const struct sandbox_policy *p = cfg->policy;
+	if (caps_drop_except(p->keep_caps, p->n_keep_caps) < 0)
+		_exit(EXIT_SETUP_FAILED);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		step_fail(negerrno(), NULL, "PR_SET_NO_NEW_PRIVS"), _exit(EXIT_SETUP_FAILED);
+	if (seccomp_apply(p) < 0)
+		_exit(EXIT_SETUP_FAILED);
+	sigprocmask(SIG_SETMASK, saved, NULL);
+	if (cfg->fn)
+		_exit(cfg->fn(cfg->fn_arg));
+	exec_path(cfg->argv);
+}
+
+static int init_run(const struct sandbox_config *cfg, int overlay_fd, const sigset_t *saved)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return step_fail(negerrno(), NULL, "create the sandbox's mount namespace");
+	if (view_build_and_enter(cfg, overlay_fd) < 0)
+		return EXIT_SETUP_FAILED;
+	close(overlay_fd);
+	log_info("root view ready; starting %s", cfg->fn ? "the probe" : cfg->argv[0]);
+	pid_t pid = fork();
+	if (pid < 0)
+		return step_fail(negerrno(), NULL, "fork the command"), EXIT_SETUP_FAILED;
+	if (pid == 0)
+		exec_command(cfg, saved);
+	/* pid 1 needs no privilege from here on: only wait and kill. */
+	if (caps_drop_except(NULL, 0) < 0)
+		log_warning("pid 1 kept its capabilities");
+	sigset_t mask;
+	sandbox_signal_set(&mask);
+	sigaddset(&mask, SIGCHLD);
+	pid_t group = -pid; /* the command leads its own session: signal all of it */
+	return wait_forwarding(pid, &group, &mask, false, NULL, NULL);
+}
+
+pid_t init_start(const struct sandbox_config *cfg, int overlay_fd, const sigset_t *saved)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid < 0 ? step_fail(negerrno(), NULL, "fork pid 1") : pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	_exit(init_run(cfg, overlay_fd, saved));
+}

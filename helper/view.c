@@ -1,0 +1,304 @@
+/* Building the sandbox's root view. Every source (host /, device nodes, --bind sources, rootfs
+ * layers) is cloned first, while this new mount namespace still looks exactly like the host;
+ * then the view is attached on a staging directory and filled in through fds resolved with
+ * RESOLVE_IN_ROOT, so no symlink or ".." in a destination can point outside it. */
+#include "view.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "mounts.h"
+#include "util.h"
+
+/* In this (throwaway) namespace the view is attached here before pivot_root; all sources are
+ * cloned by then, so covering the host's /tmp hides nothing we still need. */
+#define STAGING "/tmp"
+
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+#define N_DEV (sizeof(dev_nodes) / sizeof(dev_nodes[0]))
+
+struct view {
+	const struct sandbox_config *cfg;
+	int root_mnt;      /* detached: host / clone, or the rootfs overlay */
+	int dev_mnts[N_DEV];
+	int *bind_mnts;
+	bool *bind_is_dir;
+	int rootfd;        /* the attached view */
+};
+
+static int clone_sources(struct view *v)
+{
+	const struct sandbox_config *cfg = v->cfg;
+	for (size_t i = 0; i < N_DEV; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/dev/%s", dev_nodes[i]);
+		v->dev_mnts[i] = mount_clone(AT_FDCWD, path, false);
+		if (v->dev_mnts[i] < 0)
+			log_info("no %s on the host (%s): left out", path, strerror(-v->dev_mnts[i]));
+	}
+	for (size_t i = 0; i < cfg->n_binds; i++) {
+		const struct bind_mount *b = &cfg->binds[i];
+		struct stat st;
+		if (stat(b->src, &st) < 0)
+			return step_fail(negerrno(), "check the path", "--%sbind %s",
+					 b->readonly ? "ro-" : "", b->src);
+		v->bind_is_dir[i] = S_ISDIR(st.st_mode);
+		int fd = mount_clone(AT_FDCWD, b->src, true);
+		if (fd < 0)
+			return step_fail(fd, NULL, "--%sbind %s: clone", b->readonly ? "ro-" : "",
+					 b->src);
+		v->bind_mnts[i] = fd;
+		unsigned set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+			       (b->readonly ? MOUNT_ATTR_RDONLY : 0);
+		int r = mount_set_attrs(fd, set, 0, true);
+		if (r < 0)
+			return step_fail(r, NULL, "--%sbind %s: set attributes",
+					 b->readonly ? "ro-" : "", b->src);
+	}
+	return 0;
+}
+
+static int clone_host_root(struct view *v)
+{
+	log_info("root view: host / read-only");
+	int fd = mount_clone(AT_FDCWD, "/", true);
+	if (fd < 0)
+		return step_fail(fd, "see 'antares-sandbox doctor'", "clone the host's / for the view");
+	v->root_mnt = fd;
+	int r = mount_set_attrs(fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0,
+				true);
+	if (r < 0)
+		return step_fail(r, NULL, "make the host's / read-only in the view");
+	return 0;
+}
+
+/* --rootfs: kernel overlayfs of the image layers, with a scratch tmpfs upper so missing mount
+ * points can be created; the root is made read-only once the view is complete. The tmpfs is
+ * attached on the staging directory first: overlayfs wants its layers in our namespace. */
+static int mount_rootfs(struct view *v)
+{
+	const struct sandbox_config *cfg = v->cfg;
+	char lower[8192];
+	int n = 0;
+	/* The layer fds stay open until this process execs or exits: overlayfs resolves them
+	 * when mounting, later than this loop. */
+	for (size_t i = 0; i < cfg->n_rootfs; i++) {
+		int fd = open(cfg->rootfs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return step_fail(negerrno(), "give image layer directories", "--rootfs %s",
+					 cfg->rootfs[i]);
+		n += snprintf(lower + n, sizeof(lower) - (size_t)n, "%s/proc/self/fd/%d",
+			      i ? ":" : "lowerdir=", fd);
+	}
+	const char *topts[] = { "mode=0755", NULL };
+	_cleanup_close_ int tmp = mount_fs("tmpfs", "antares-rootfs", topts, MOUNT_ATTR_NOSUID);
+	if (tmp < 0 || mount_attach_path(tmp, STAGING) < 0)
+		return step_fail(tmp < 0 ? tmp : negerrno(), NULL, "--rootfs: scratch tmpfs");
+	if (mkdir(STAGING "/upper", 0755) < 0 || mkdir(STAGING "/work", 0700) < 0)
+		return step_fail(negerrno(), NULL, "--rootfs: scratch directories");
+	const char *opts[] = { lower, "upperdir=" STAGING "/upper", "workdir=" STAGING "/work",
+			       "userxattr", NULL };
+	log_info("root view: overlay of --rootfs %s", lower);
+	v->root_mnt = mount_fs("overlay", "antares-rootfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (v->root_mnt < 0)
+		return step_fail(v->root_mnt,
+				 "the kernel must allow overlayfs in user namespaces (Linux >= 5.11)",
+				 "--rootfs: mount the layers");
+	return 0;
+}
+
+static int attach_at(struct view *v, int mnt, const char *path, const char *what)
+{
+	_cleanup_close_ int fd = open_in_root(v->rootfd, path, O_PATH);
+	if (fd < 0)
+		return step_fail(fd, "the root view must have this directory", "mount %s on %s",
+				 what, path);
+	int r = mount_attach(mnt, fd);
+	if (r < 0)
+		return step_fail(r, NULL, "mount %s on %s", what, path);
+	log_info("mounted %s on %s", what, path);
+	return 0;
+}
+
+static int mount_new_at(struct view *v, const char *fstype, const char *const *opts,
+			unsigned attrs, const char *path)
+{
+	_cleanup_close_ int mnt = mount_fs(fstype, fstype, opts, attrs);
+	if (mnt < 0)
+		return step_fail(mnt, NULL, "create %s for %s", fstype, path);
+	return attach_at(v, mnt, path, fstype);
+}
+
+static int populate_dev(struct view *v, int devfd)
+{
+	for (size_t i = 0; i < N_DEV; i++) {
+		if (v->dev_mnts[i] < 0)
+			continue;
+		_cleanup_close_ int f = openat(devfd, dev_nodes[i], O_CREAT | O_EXCL | O_WRONLY |
+									O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (f < 0 || mount_attach(v->dev_mnts[i], f) < 0)
+			return step_fail(negerrno(), NULL, "bind /dev/%s", dev_nodes[i]);
+	}
+	static const char *const links[][2] = {
+		{ "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+	};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlinkat(links[i][0], devfd, links[i][1]) < 0)
+			return step_fail(negerrno(), NULL, "/dev/%s symlink", links[i][1]);
+	if (mkdirat(devfd, "pts", 0755) < 0 || mkdirat(devfd, "shm", 01777) < 0)
+		return step_fail(negerrno(), NULL, "/dev/pts and /dev/shm directories");
+	const char *pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", NULL };
+	int r = mount_new_at(v, "devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev/pts");
+	const char *shm_opts[] = { "mode=1777", NULL };
+	return r < 0 ? r : mount_new_at(v, "tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+				       "/dev/shm");
+}
+
+/* A tmpfs /dev with only the harmless nodes bound from the host, then made read-only. */
+static int mount_dev(struct view *v)
+{
+	const char *opts[] = { "mode=0755", NULL };
+	_cleanup_close_ int mnt = mount_fs("tmpfs", "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		return step_fail(mnt, NULL, "create tmpfs for /dev");
+	int r = attach_at(v, mnt, "/dev", "tmpfs");
+	if (r < 0)
+		return r;
+	_cleanup_close_ int devfd = open_in_root(v->rootfd, "/dev", O_PATH | O_DIRECTORY);
+	if (devfd < 0)
+		return step_fail(devfd, NULL, "open /dev in the view");
+	if ((r = populate_dev(v, devfd)) < 0)
+		return r;
+	r = mount_set_attrs(mnt, MOUNT_ATTR_RDONLY, 0, false);
+	return r < 0 ? step_fail(r, NULL, "make /dev read-only") : 0;
+}
+
+static int hide_paths(struct view *v)
+{
+	const struct sandbox_policy *p = v->cfg->policy;
+	for (size_t i = 0; i < p->n_hide; i++) {
+		const char *path = p->hide[i];
+		if (!strcmp(path, "~"))
+			path = v->cfg->home;
+		if (!path || !*path || !strcmp(path, "/"))
+			continue;
+		_cleanup_close_ int fd = open_in_root(v->rootfd, path, O_PATH | O_DIRECTORY);
+		if (fd == -ENOENT || fd == -ENOTDIR)
+			continue;
+		const char *opts[] = { "mode=0755", NULL };
+		int r = mount_new_at(v, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, path);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int mount_project(struct view *v, int overlay_fd)
+{
+	const char *project = v->cfg->project;
+	int r = mkdir_p_in_root(v->rootfd, project, 0755);
+	if (r < 0)
+		return step_fail(r, "the project's parent must exist in the root view (with --rootfs, "
+				    "create it in the image)",
+				 "create the mount point %s in the view", project);
+	return attach_at(v, overlay_fd, project, "the overlay");
+}
+
+static int mount_binds(struct view *v)
+{
+	const struct sandbox_config *cfg = v->cfg;
+	for (size_t i = 0; i < cfg->n_binds; i++) {
+		const struct bind_mount *b = &cfg->binds[i];
+		int r = v->bind_is_dir[i] ? mkdir_p_in_root(v->rootfd, b->dst, 0755)
+					  : touch_in_root(v->rootfd, b->dst);
+		if (r < 0)
+			return step_fail(r, "choose a destination that exists, or one under /tmp",
+					 "--%sbind %s %s: create the destination", b->readonly ? "ro-" : "",
+					 b->src, b->dst);
+		if ((r = attach_at(v, v->bind_mnts[i], b->dst, b->src)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int enter(struct view *v)
+{
+	/* pivot_root(".", "."): the old root ends up stacked on the new one and is detached
+	 * at once, so the (read-only) view needs no directory to park it in. */
+	if (fchdir(v->rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+		return step_fail(negerrno(), NULL, "pivot_root into the view");
+	if (umount2(".", MNT_DETACH) < 0)
+		return step_fail(negerrno(), NULL, "detach the host's root");
+	if (chdir("/") < 0)
+		return step_fail(negerrno(), NULL, "chdir /");
+	const char *cwd = v->cfg->cwd;
+	if (!cwd || chdir(cwd) < 0) {
+		log_info("%s is not in the sandbox: starting in %s", cwd ? cwd : "(none)",
+			 v->cfg->project);
+		if (chdir(v->cfg->project) < 0)
+			return step_fail(negerrno(), NULL, "chdir %s", v->cfg->project);
+	}
+	return 0;
+}
+
+static int build(struct view *v, int overlay_fd)
+{
+	int r = clone_sources(v);
+	if (r == 0)
+		r = v->cfg->n_rootfs ? mount_rootfs(v) : clone_host_root(v);
+	if (r < 0)
+		return r;
+	if ((r = mount_attach_path(v->root_mnt, STAGING)) < 0)
+		return step_fail(r, NULL, "attach the root view");
+	v->rootfd = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (v->rootfd < 0)
+		return step_fail(negerrno(), NULL, "open the root view");
+	/* An image may lack the directories we mount on: its scratch upper can take them. */
+	for (size_t i = 0; v->cfg->n_rootfs && i < 3; i++)
+		if ((r = mkdir_p_in_root(v->rootfd, (const char *[]){ "/proc", "/dev", "/tmp" }[i],
+					 0755)) < 0)
+			return step_fail(r, NULL, "--rootfs: create the mount points");
+	const char *proc_opts[] = { NULL };
+	const char *tmp_opts[] = { "mode=1777", NULL };
+	if ((r = mount_new_at(v, "proc", proc_opts,
+			      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "/proc")) < 0 ||
+	    (r = mount_dev(v)) < 0 ||
+	    (r = mount_new_at(v, "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp")) < 0 ||
+	    (r = hide_paths(v)) < 0 || (r = mount_project(v, overlay_fd)) < 0 ||
+	    (r = mount_binds(v)) < 0)
+		return r;
+	if (v->cfg->n_rootfs && (r = mount_set_attrs(v->root_mnt, MOUNT_ATTR_RDONLY, 0, false)) < 0)
+		return step_fail(r, NULL, "make the --rootfs root read-only");
+	return enter(v);
+}
+
+int view_build_and_enter(const struct sandbox_config *cfg, int overlay_fd)
+{
+	struct view v = { .cfg = cfg, .root_mnt = -1, .rootfd = -1 };
+	for (size_t i = 0; i < N_DEV; i++)
+		v.dev_mnts[i] = -1;
+	_cleanup_free_ int *binds = calloc(cfg->n_binds + 1, sizeof(int));
+	_cleanup_free_ bool *is_dir = calloc(cfg->n_binds + 1, sizeof(bool));
+	if (!binds || !is_dir)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_binds; i++)
+		binds[i] = -1;
+	v.bind_mnts = binds;
+	v.bind_is_dir = is_dir;
+	int r = build(&v, overlay_fd);
+	for (size_t i = 0; i < N_DEV; i++)
+		closep(&v.dev_mnts[i]);
+	for (size_t i = 0; i < cfg->n_binds; i++)
+		closep(&binds[i]);
+	closep(&v.root_mnt);
+	closep(&v.rootfd);
+	return r;
+}
