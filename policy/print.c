@@ -48,10 +48,11 @@ static void group_list(FILE *out, const struct syscall_group *g, bool *listed)
 	if (listed[idx])
 		return;
 	listed[idx] = true;
-	col = (size_t)fprintf(out, "#   %s (%s):", g->name, g->description);
+	fprintf(out, "#   %s: %s\n", g->name, g->description);
+	col = (size_t)fprintf(out, "#    ");
 	for (const char *const *m = g->members; *m; m++) {
 		if (col + strlen(*m) + 1 > WRAP)
-			col = (size_t)fprintf(out, "\n#     ") - 1;
+			col = (size_t)fprintf(out, "\n#    ");
 		col += (size_t)fprintf(out, " %s", *m);
 	}
 	fputc('\n', out);
@@ -96,7 +97,7 @@ static void rule_print(FILE *out, const struct policy_rule *r, bool *listed)
 		size_t col = (size_t)fprintf(out, "%s =", key);
 		do
 			col += (size_t)fprintf(out, " %s", r->names[i++]);
-		while (i < r->n_names && col + strlen(r->names[i]) < WRAP);
+		while (i < r->n_names && col + strlen(r->names[i]) < WRAP - 24);
 		rule_tail(out, r);
 		origin(out, &r->where);
 	}
