@@ -144,11 +144,13 @@ static int emit_allowed_set(struct compiler *c, const struct syscall_state *s, u
 	int r = emit_denials(c, s, arg, flags, f, n);
 	if (r < 0 || action_equal(&s->action, &c->p->default_action))
 		return r;
-	if (!flags && n > MAX_COMPLEMENT_VALUES)
-		return diag_add(&c->ld, f[0].where.file, f[0].where.line, f[0].where.column,
+	if (!flags && n > MAX_COMPLEMENT_VALUES) {
+		const struct policy_where *w = &f[n - 1].where; /* the last is the policy's */
+		return diag_add(&c->ld, w->file, w->line, w->column,
 				"at most %d ioctl requests can be denied while ioctl is allowed "
 				"and the default action is not allow",
 				MAX_COMPLEMENT_VALUES);
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (i < MAX_COMPLEMENT_VALUES)
 			vals[i] = f[i].value;

@@ -98,13 +98,13 @@ static char *load_files(const struct memfile *files, struct policy **ret)
 }
 
 /* One file called main.policy. */
-static char *load_text(const char *text, struct policy **ret)
+__attribute__((unused)) static char *load_text(const char *text, struct policy **ret)
 {
 	struct memfile files[] = { { "main.policy", text, 0 }, { 0 } };
 	return load_files(files, ret);
 }
 
-static void expect_diag(const char *text, const char *want, const char *what)
+__attribute__((unused)) static void expect_diag(const char *text, const char *want, const char *what)
 {
 	char *got = load_text(text, NULL);
 	is_str(got, want, what);
