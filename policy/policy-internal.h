@@ -291,6 +291,8 @@ struct syscall_state {
 struct syscall_table {
 	struct syscall_state *v;
 	size_t n;
+	int32_t *index; /* open addressing by key: v[] position + 1, 0 = empty */
+	size_t n_index;
 };
 int syscall_table_build(const struct policy *p, struct syscall_table *t);
 void syscall_table_free(struct syscall_table *t);

@@ -12,16 +12,50 @@ struct build_ctx {
 	const struct policy_rule *rule;
 };
 
+/* Hash slot of KEY: a policy names each call many times over (groups in groups, rules
+ * repeated), so lookups must not be linear in the table. */
+static size_t slot_of(const struct syscall_table *t, int key)
+{
+	size_t mask = t->n_index - 1, i = ((unsigned)key * 2654435761u) & mask;
+	while (t->index[i] && t->v[t->index[i] - 1].key != key)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int table_grow(struct syscall_table *t)
+{
+	size_t n = t->n_index ? t->n_index * 2 : 256;
+	int32_t *idx = calloc(n, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	free(t->index);
+	t->index = idx;
+	t->n_index = n;
+	for (size_t i = 0; i < t->n; i++)
+		t->index[slot_of(t, t->v[i].key)] = (int32_t)i + 1;
+	return 0;
+}
+
+static struct syscall_state *table_lookup(struct syscall_table *t, int key)
+{
+	if (!t->n_index)
+		return NULL;
+	size_t s = slot_of(t, key);
+	return t->index[s] ? &t->v[t->index[s] - 1] : NULL;
+}
+
 static struct syscall_state *table_get(struct syscall_table *t, const char *name, int key)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i].key == key)
-			return &t->v[i];
-	struct syscall_state *s = VEC_PUSH(t->v, t->n);
-	if (s) {
-		s->key = key;
-		s->name = name;
-	}
+	struct syscall_state *s = table_lookup(t, key);
+	if (s)
+		return s;
+	if ((t->n + 1) * 2 > t->n_index && table_grow(t) < 0)
+		return NULL;
+	if (!(s = VEC_PUSH(t->v, t->n)))
+		return NULL;
+	s->key = key;
+	s->name = name;
+	t->index[slot_of(t, key)] = (int32_t)t->n;
 	return s;
 }
 
@@ -54,8 +88,7 @@ static int apply_rule(const char *syscall, void *userdata)
 int syscall_table_build(const struct policy *p, struct syscall_table *t)
 {
 	struct build_ctx c = { .t = t };
-	t->v = NULL;
-	t->n = 0;
+	*t = (struct syscall_table){ 0 };
 	for (size_t i = 0; i < p->n_rules; i++) {
 		c.rule = &p->rules[i];
 		for (size_t j = 0; j < c.rule->n_names; j++) {
@@ -77,8 +110,8 @@ void syscall_table_free(struct syscall_table *t)
 	for (size_t i = 0; i < t->n; i++)
 		free(t->v[i].conds);
 	free(t->v);
-	t->v = NULL;
-	t->n = 0;
+	free(t->index);
+	*t = (struct syscall_table){ 0 };
 }
 
 /* The state of NAME, created with the default action when no rule names it (the compiler
@@ -98,11 +131,7 @@ struct syscall_state *syscall_table_ensure(const struct policy *p, struct syscal
 
 struct syscall_state *syscall_table_find(struct syscall_table *t, const char *name)
 {
-	int key = syscall_key(name);
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i].key == key)
-			return &t->v[i];
-	return NULL;
+	return table_lookup(t, syscall_key(name));
 }
 
 /* clone3 passes its flags in a struct in memory, which seccomp cannot read, so while any
