@@ -35,9 +35,12 @@ static uint32_t scmp_action(const struct policy_action *a)
 static struct scmp_arg_cmp to_scmp(const struct policy_cond *c)
 {
 	static const enum scmp_compare ops[] = {
-		[POLICY_CMP_NE] = SCMP_CMP_NE, [POLICY_CMP_LT] = SCMP_CMP_LT,
-		[POLICY_CMP_LE] = SCMP_CMP_LE, [POLICY_CMP_EQ] = SCMP_CMP_EQ,
-		[POLICY_CMP_GE] = SCMP_CMP_GE, [POLICY_CMP_GT] = SCMP_CMP_GT,
+		[POLICY_CMP_NE] = SCMP_CMP_NE,
+		[POLICY_CMP_LT] = SCMP_CMP_LT,
+		[POLICY_CMP_LE] = SCMP_CMP_LE,
+		[POLICY_CMP_EQ] = SCMP_CMP_EQ,
+		[POLICY_CMP_GE] = SCMP_CMP_GE,
+		[POLICY_CMP_GT] = SCMP_CMP_GT,
 		[POLICY_CMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
 	};
 	struct scmp_arg_cmp a = { .arg = c->arg, .op = ops[c->op] };
@@ -61,8 +64,8 @@ static int add(struct compiler *c, const struct syscall_state *s, const struct p
 		args[i] = to_scmp(&conds[i]);
 	int r = seccomp_rule_add_array(c->ctx, scmp_action(a), s->key, (unsigned)n, args);
 	if (r < 0)
-		return diag_add(&c->ld, NULL, 0, 0, "libseccomp refused a rule for '%s': %s", s->name,
-				strerror(-r));
+		return diag_add(&c->ld, NULL, 0, 0, "libseccomp refused a rule for '%s': %s",
+				s->name, strerror(-r));
 	return 0;
 }
 
@@ -123,8 +126,8 @@ static int emit_state(struct compiler *c, const struct syscall_state *s);
 
 /* Each denied ioctl request or clone flag gets its own action. The kernel truncates ioctl's
  * request to 32 bits: compare only those, or TIOCSTI | 1 << 32 would slip through. */
-static int emit_denials(struct compiler *c, const struct syscall_state *s, unsigned arg,
-			bool flags, const struct policy_value_filter *f, size_t n)
+static int emit_denials(struct compiler *c, const struct syscall_state *s, unsigned arg, bool flags,
+			const struct policy_value_filter *f, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		int r = add_masked(c, s, &f[i].action, arg, flags ? f[i].value : 0xFFFFFFFFu,
@@ -204,8 +207,8 @@ static int emit_filtered(struct compiler *c, const struct syscall_state *s, unsi
 	if (n == 0)
 		return emit_state(c, s);
 	if (s->n_conds == 0)
-		return a->type == POLICY_ACTION_ALLOW ? emit_allowed_set(c, s, arg, flags, f, n) :
-							add(c, s, a, 0, NULL);
+		return a->type == POLICY_ACTION_ALLOW ? emit_allowed_set(c, s, arg, flags, f, n)
+						      : add(c, s, a, 0, NULL);
 	if (!action_equal(a, &c->p->default_action))
 		return conds_conflict(c, s, what);
 	for (size_t i = 0; i < s->n_conds; i++) {
@@ -318,8 +321,7 @@ static int emit_all(struct compiler *c, struct syscall_table *t)
 	return 0;
 }
 
-int policy_compile_seccomp(const struct policy *p, scmp_filter_ctx *ret,
-			   struct policy_diags *diags)
+int policy_compile_seccomp(const struct policy *p, scmp_filter_ctx *ret, struct policy_diags *diags)
 {
 	struct compiler c = { .p = p, .ld = { .p = (struct policy *)p, .diags = diags } };
 	struct syscall_table t;

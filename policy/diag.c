@@ -85,8 +85,8 @@ int diag_addv(struct load_ctx *ld, const char *file, unsigned line, unsigned col
 	return r < 0 ? r : -EINVAL;
 }
 
-int diag_add(struct load_ctx *ld, const char *file, unsigned line, unsigned column,
-	     const char *fmt, ...)
+int diag_add(struct load_ctx *ld, const char *file, unsigned line, unsigned column, const char *fmt,
+	     ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

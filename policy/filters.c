@@ -27,8 +27,9 @@ static int unknown_value(struct file_ctx *f, const struct token *t, bool ioctl)
 static int filter_value(struct file_ctx *f, const struct token *t, bool ioctl, uint64_t *ret)
 {
 	const struct name_value *nv =
-		ioctl ? name_lookup(policy_ioctl_names, policy_ioctl_names_count, t->text) :
-			name_lookup(policy_clone_flag_names, policy_clone_flag_names_count, t->text);
+		ioctl ? name_lookup(policy_ioctl_names, policy_ioctl_names_count, t->text)
+		      : name_lookup(policy_clone_flag_names, policy_clone_flag_names_count,
+				    t->text);
 	if (nv) {
 		*ret = nv->value;
 		return 0;
@@ -38,7 +39,8 @@ static int filter_value(struct file_ctx *f, const struct token *t, bool ioctl, u
 	/* The kernel reads an ioctl request as a 32-bit int; a larger number could never
 	 * match what the kernel sees. */
 	if (ioctl && *ret > 0xFFFFFFFFu)
-		return file_error(f, t->column, "ioctl request %s does not fit in 32 bits", t->text);
+		return file_error(f, t->column, "ioctl request %s does not fit in 32 bits",
+				  t->text);
 	if (!ioctl && (*ret == 0 || (*ret & (*ret - 1)) || !(*ret & CLONE_NS_MASK)))
 		return file_error(f, t->column, "clone flag %s is not a single CLONE_NEW* bit",
 				  t->text);

@@ -287,7 +287,8 @@ static int parse_literal(struct parser *ps, struct json_value *v)
 		const char *word;
 		enum json_type type;
 		bool value;
-	} lits[] = { { "true", JSON_BOOL, true }, { "false", JSON_BOOL, false },
+	} lits[] = { { "true", JSON_BOOL, true },
+		     { "false", JSON_BOOL, false },
 		     { "null", JSON_NULL, false } };
 	for (size_t i = 0; i < 3; i++) {
 		size_t len = strlen(lits[i].word);
@@ -369,8 +370,7 @@ const struct json_value *json_get(const struct json_value *obj, const char *key)
 
 int json_u64(const struct json_value *v, uint64_t *ret)
 {
-	if (v->type != JSON_NUMBER || !v->text || v->text[0] == '-' ||
-	    strpbrk(v->text, ".eE"))
+	if (v->type != JSON_NUMBER || !v->text || v->text[0] == '-' || strpbrk(v->text, ".eE"))
 		return -EINVAL;
 	errno = 0;
 	char *end;
@@ -383,7 +383,7 @@ int json_u64(const struct json_value *v, uint64_t *ret)
 
 const char *json_type_name(enum json_type t)
 {
-	static const char *const names[] = { "null", "a boolean", "a number",
-					     "a string", "an array", "an object" };
+	static const char *const names[] = { "null",	 "a boolean", "a number",
+					     "a string", "an array",  "an object" };
 	return names[t];
 }

@@ -16,7 +16,7 @@ struct json_value {
 	unsigned line, column;
 	bool boolean;
 	char *text; /* JSON_STRING: decoded UTF-8 (no NUL inside); JSON_NUMBER: as written */
-	struct json_value *items; /* JSON_ARRAY */
+	struct json_value *items;    /* JSON_ARRAY */
 	struct json_member *members; /* JSON_OBJECT */
 	size_t n;
 };

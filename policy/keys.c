@@ -30,9 +30,12 @@ static int parse_choice(struct file_ctx *f, const struct policy_key *k, const st
 			*ret = (int)i;
 			return 0;
 		}
-	for (size_t i = 0; i < n_choices; i++)
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-			 i == 0 ? "" : i + 1 == n_choices ? " or " : ", ", choices[i]);
+	for (size_t i = 0; i < n_choices; i++) {
+		const char *sep = i == 0 ? "" : ", ";
+		if (i > 0 && i + 1 == n_choices)
+			sep = " or ";
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", sep, choices[i]);
+	}
 	const char *s = suggest_nearest(v[0].text, choices, n_choices, false);
 	return file_error(f, v[0].column, "invalid value '%s' for '%s' (expected %s)%s", v[0].text,
 			  k->name, list, suggest_fmt(s, buf, sizeof(buf)));
@@ -99,8 +102,7 @@ static int parse_ns(struct file_ctx *f, const struct policy_key *k, struct token
 	return -EINVAL;
 }
 
-static int parse_hostname(struct file_ctx *f, const struct policy_key *k, struct token *v,
-			  size_t n)
+static int parse_hostname(struct file_ctx *f, const struct policy_key *k, struct token *v, size_t n)
 {
 	const char *s = v[0].text;
 	size_t len = strlen(s);
@@ -113,9 +115,9 @@ static int parse_hostname(struct file_ctx *f, const struct policy_key *k, struct
 		ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		     (*c >= '0' && *c <= '9') || *c == '-' || *c == '.';
 	if (!ok)
-		return file_error(f, v[0].column,
-				  "invalid hostname '%s' (letters, digits, '-' and '.', at most 64)",
-				  s);
+		return file_error(
+			f, v[0].column,
+			"invalid hostname '%s' (letters, digits, '-' and '.', at most 64)", s);
 	char *copy = strdup(s);
 	if (!copy)
 		return -ENOMEM;
@@ -162,22 +164,23 @@ static int check_path(struct file_ctx *f, struct token *t, char *s)
 	while (len > 1 && s[len - 1] == '/')
 		s[--len] = '\0';
 	if (strcmp(s, "/") == 0)
-		return file_error(f, t->column, "'/' itself cannot be mounted over: the sandbox "
-						"chooses the root");
+		return file_error(f, t->column,
+				  "'/' itself cannot be mounted over: the sandbox "
+				  "chooses the root");
 	for (const char *c = s; *c; c++) {
 		if (*c != '/')
 			continue;
 		const char *e = c + 1;
 		size_t seg = strcspn(e, "/");
-		if (seg == 0 || (seg == 1 && e[0] == '.') || (seg == 2 && e[0] == '.' && e[1] == '.'))
+		if (seg == 0 || (seg == 1 && e[0] == '.') ||
+		    (seg == 2 && e[0] == '.' && e[1] == '.'))
 			return file_error(f, t->column,
 					  "path '%s' has an empty, '.' or '..' component", s);
 	}
 	return 0;
 }
 
-static int parse_mounts(struct file_ctx *f, const struct policy_key *k, struct token *v,
-			size_t n)
+static int parse_mounts(struct file_ctx *f, const struct policy_key *k, struct token *v, size_t n)
 {
 	static const char *const kinds[] = { "ro", "rw", "tmpfs", "hide" };
 	struct policy *p = f->ld->p;
@@ -229,8 +232,7 @@ static bool env_name_ok(const char *s, bool pattern)
 	return true;
 }
 
-static int parse_env_mode(struct file_ctx *f, const struct policy_key *k, struct token *v,
-			  size_t n)
+static int parse_env_mode(struct file_ctx *f, const struct policy_key *k, struct token *v, size_t n)
 {
 	static const char *const modes[] = { "keep", "clear" };
 	int c, r = parse_choice(f, k, v, n, modes, 2, &c);
@@ -278,8 +280,7 @@ static int env_store(struct policy *p, const char *name, size_t len, const char 
 	return 0;
 }
 
-static int parse_env_set(struct file_ctx *f, const struct policy_key *k, struct token *v,
-			 size_t n)
+static int parse_env_set(struct file_ctx *f, const struct policy_key *k, struct token *v, size_t n)
 {
 	bool set = strcmp(k->name, "set") == 0;
 	int r;
@@ -288,7 +289,8 @@ static int parse_env_set(struct file_ctx *f, const struct policy_key *k, struct 
 		size_t len = eq ? (size_t)(eq - v[i].text) : strlen(v[i].text);
 		char name[256];
 		if (set && !eq)
-			return file_error(f, v[i].column, "expected NAME=VALUE, got '%s'", v[i].text);
+			return file_error(f, v[i].column, "expected NAME=VALUE, got '%s'",
+					  v[i].text);
 		snprintf(name, sizeof(name), "%.*s", (int)len, v[i].text);
 		if (len >= sizeof(name) || !env_name_ok(name, false))
 			return file_error(f, v[i].column, "invalid variable name '%s'", name);
@@ -354,8 +356,9 @@ static int parse_rlimit(struct file_ctx *f, const struct policy_key *k, struct t
 		 (int)(colon ? (size_t)(colon - v[0].text) : strlen(v[0].text)), v[0].text);
 	if (parse_limit_value(soft, size, &s) < 0 ||
 	    parse_limit_value(colon ? colon + 1 : soft, size, &h) < 0)
-		return file_error(f, v[0].column, "invalid limit '%s' (expected N, SOFT:HARD or "
-						  "unlimited%s)",
+		return file_error(f, v[0].column,
+				  "invalid limit '%s' (expected N, SOFT:HARD or "
+				  "unlimited%s)",
 				  v[0].text, size ? "; sizes take K, M, G or T" : "");
 	if (s > h)
 		return file_error(f, v[0].column, "soft limit above the hard limit in '%s'",
@@ -401,8 +404,7 @@ static int parse_duration(const char *s, uint64_t *ret)
 	return 0;
 }
 
-static int parse_timeout(struct file_ctx *f, const struct policy_key *k, struct token *v,
-			 size_t n)
+static int parse_timeout(struct file_ctx *f, const struct policy_key *k, struct token *v, size_t n)
 {
 	int r = one_value(f, k, v, n);
 	if (r < 0)
@@ -422,18 +424,15 @@ static const struct policy_key capability_keys[] = {
 };
 
 static const struct policy_key namespace_keys[] = {
-	{ "net", KEY_NS_NET, parse_ns },
-	{ "ipc", KEY_NS_IPC, parse_ns },
-	{ "uts", KEY_NS_UTS, parse_ns },
-	{ "hostname", KEY_NS_HOSTNAME, parse_hostname },
-	{ "user-map", KEY_NS_USER_MAP, parse_ns },
-	{ "uid", KEY_NS_UID, parse_id },
+	{ "net", KEY_NS_NET, parse_ns },	   { "ipc", KEY_NS_IPC, parse_ns },
+	{ "uts", KEY_NS_UTS, parse_ns },	   { "hostname", KEY_NS_HOSTNAME, parse_hostname },
+	{ "user-map", KEY_NS_USER_MAP, parse_ns }, { "uid", KEY_NS_UID, parse_id },
 	{ "gid", KEY_NS_GID, parse_id },
 };
 
 static const struct policy_key filesystem_keys[] = {
-	{ "home", KEY_FS_HOME, parse_home },   { "ro", KEY_LIST, parse_mounts },
-	{ "rw", KEY_LIST, parse_mounts },      { "tmpfs", KEY_LIST, parse_mounts },
+	{ "home", KEY_FS_HOME, parse_home }, { "ro", KEY_LIST, parse_mounts },
+	{ "rw", KEY_LIST, parse_mounts },    { "tmpfs", KEY_LIST, parse_mounts },
 	{ "hide", KEY_LIST, parse_mounts },
 };
 

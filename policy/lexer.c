@@ -72,7 +72,8 @@ int lex_check_text(struct file_ctx *f, const char *data, size_t size, size_t *re
 			return file_error(f, col, "NUL byte: a policy must be a text file");
 		} else if (c == '\r') {
 			if (i + 1 >= size || s[i + 1] != '\n')
-				return file_error(f, col, "carriage return not followed by a newline");
+				return file_error(f, col,
+						  "carriage return not followed by a newline");
 		} else if ((c < 0x20 && c != '\t') || c == 0x7F) {
 			return file_error(f, col, "control character 0x%02x", c);
 		} else if (c >= 0x80 && !(n = utf8_len(s + i, size - i))) {
@@ -115,7 +116,8 @@ static int lex_quoted(struct file_ctx *f, const char *line, const char **pp, con
 	*out = '\0';
 	p++;
 	if (p < end && !is_blank(*p))
-		return file_error(f, lex_column(line, p), "expected white space after a quoted string");
+		return file_error(f, lex_column(line, p),
+				  "expected white space after a quoted string");
 	*pp = p;
 	return 0;
 }
@@ -152,8 +154,8 @@ static int lex_values(struct file_ctx *f, struct lex_line *out, const char *line
 	}
 }
 
-static int lex_section(struct file_ctx *f, struct lex_line *out, const char *line,
-		       const char *p, const char *end)
+static int lex_section(struct file_ctx *f, struct lex_line *out, const char *line, const char *p,
+		       const char *end)
 {
 	const char *close = memchr(p, ']', end - p);
 	if (!close)
@@ -168,7 +170,8 @@ static int lex_section(struct file_ctx *f, struct lex_line *out, const char *lin
 	out->name.text[b - a] = '\0';
 	p = skip_blank(close + 1, end);
 	if (p < end && *p != '#')
-		return file_error(f, lex_column(line, p), "unexpected text after the section header");
+		return file_error(f, lex_column(line, p),
+				  "unexpected text after the section header");
 	return 0;
 }
 
@@ -208,9 +211,10 @@ int lex_line(struct file_ctx *f, const char *line, size_t len, struct lex_line *
 	}
 	for (const char *c = w; c < p; c++)
 		if (!is_key_char(*c))
-			return file_error(f, out->name.column,
-					  "expected 'key = value', '[section]' or 'include', got '%s'",
-					  out->name.text);
+			return file_error(
+				f, out->name.column,
+				"expected 'key = value', '[section]' or 'include', got '%s'",
+				out->name.text);
 	if (after >= end || *after != '=')
 		return file_error(f, lex_column(line, after), "expected '=' after '%s'",
 				  out->name.text);

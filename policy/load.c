@@ -246,8 +246,7 @@ int load_include(struct file_ctx *f, const struct token *t)
 	return load_path(ld, path, data, size);
 }
 
-static int load_top(struct load_ctx *ld, const char *name_or_path, const char *data,
-		    size_t size)
+static int load_top(struct load_ctx *ld, const char *name_or_path, const char *data, size_t size)
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;
 	int r;
@@ -279,8 +278,7 @@ static int load_top(struct load_ctx *ld, const char *name_or_path, const char *d
 }
 
 static int load(const char *name_or_path, const char *data, size_t size,
-		const struct policy_loader *loader, struct policy **ret,
-		struct policy_diags *diags)
+		const struct policy_loader *loader, struct policy **ret, struct policy_diags *diags)
 {
 	struct load_ctx ld = { .diags = diags, .loader = loader };
 	int r;
@@ -304,8 +302,8 @@ static int load(const char *name_or_path, const char *data, size_t size,
 	return 0;
 }
 
-int policy_load(const char *name_or_path, const struct policy_loader *loader,
-		struct policy **ret, struct policy_diags *diags)
+int policy_load(const char *name_or_path, const struct policy_loader *loader, struct policy **ret,
+		struct policy_diags *diags)
 {
 	return load(name_or_path, NULL, 0, loader, ret, diags);
 }

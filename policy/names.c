@@ -16,6 +16,8 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
+/* One table entry per errno, as many to a line as fit. */
+/* clang-format off */
 #define E(x) { #x, x }
 /* Canonical names first: errno_name() returns the first name with a value, so aliases
  * (EWOULDBLOCK, EDEADLOCK, ENOTSUP) only ever parse. */
@@ -59,11 +61,12 @@ const struct name_value policy_clone_flag_names[] = {
 const size_t policy_clone_flag_names_count =
 	sizeof(policy_clone_flag_names) / sizeof(policy_clone_flag_names[0]);
 #undef E
+/* clang-format on */
 
 /* Order matters: entry i is scalar key KEY_LIMITS_FIRST + i. */
 const struct name_value policy_rlimit_names[POLICY_N_RLIMITS] = {
-	{ "as", RLIMIT_AS },	   { "core", RLIMIT_CORE },	  { "cpu", RLIMIT_CPU },
-	{ "data", RLIMIT_DATA },   { "fsize", RLIMIT_FSIZE },	  { "memlock", RLIMIT_MEMLOCK },
+	{ "as", RLIMIT_AS },	     { "core", RLIMIT_CORE },	{ "cpu", RLIMIT_CPU },
+	{ "data", RLIMIT_DATA },     { "fsize", RLIMIT_FSIZE }, { "memlock", RLIMIT_MEMLOCK },
 	{ "nofile", RLIMIT_NOFILE }, { "nproc", RLIMIT_NPROC }, { "stack", RLIMIT_STACK },
 };
 
@@ -146,6 +149,6 @@ void action_format(const struct policy_action *a, char *buf, size_t size)
 
 bool action_equal(const struct policy_action *a, const struct policy_action *b)
 {
-	return a->type == b->type && (a->type != POLICY_ACTION_ERRNO ||
-				      a->errno_value == b->errno_value);
+	return a->type == b->type &&
+	       (a->type != POLICY_ACTION_ERRNO || a->errno_value == b->errno_value);
 }

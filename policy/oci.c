@@ -13,10 +13,10 @@
 /* Stands for a capability libcap does not know: never kept, so a rule requiring it is dropped. */
 #define CAP_UNKNOWN_BIT (1ull << 63)
 
-static int jerr(struct load_ctx *ld, const char *file, const struct json_value *v,
-		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int jerr(struct load_ctx *ld, const char *file, const struct json_value *v,
-		const char *fmt, ...)
+static int jerr(struct load_ctx *ld, const char *file, const struct json_value *v, const char *fmt,
+		...) __attribute__((format(printf, 4, 5)));
+static int jerr(struct load_ctx *ld, const char *file, const struct json_value *v, const char *fmt,
+		...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -34,8 +34,7 @@ static int want(struct load_ctx *ld, const char *file, const struct json_value *
 		    json_type_name(v->type));
 }
 
-static int get_errno(struct load_ctx *ld, const char *file, const struct json_value *v,
-		     int *ret)
+static int get_errno(struct load_ctx *ld, const char *file, const struct json_value *v, int *ret)
 {
 	uint64_t e;
 	if (json_u64(v, &e) < 0 || e == 0 || e > 4095)
@@ -72,8 +71,9 @@ static int get_action(struct load_ctx *ld, const char *file, const struct json_v
 /* "SCMP_ARCH_X86_64", libseccomp's "x86_64", or docker's "amd64". */
 static uint32_t arch_from_name(const char *s)
 {
-	static const char *const alias[][2] = { { "amd64", "x86_64" }, { "arm64", "aarch64" },
-						{ "386", "x86" },      { "i386", "x86" } };
+	static const char *const alias[][2] = {
+		{ "amd64", "x86_64" }, { "arm64", "aarch64" }, { "386", "x86" }, { "i386", "x86" }
+	};
 	char low[32];
 	size_t i;
 	if (strncmp(s, "SCMP_ARCH_", 10) == 0)
@@ -126,7 +126,8 @@ static int get_caps(struct load_ctx *ld, const char *file, const struct json_val
 static int get_conditions(struct load_ctx *ld, const char *file, const struct json_value *rule,
 			  struct policy_rule *out, bool *ret_keep)
 {
-	const struct json_value *inc = json_get(rule, "includes"), *exc = json_get(rule, "excludes");
+	const struct json_value *inc = json_get(rule, "includes"),
+				*exc = json_get(rule, "excludes");
 	const struct json_value *v;
 	bool ours;
 	int r;
@@ -162,9 +163,12 @@ static int get_cond(struct load_ctx *ld, const char *file, const struct json_val
 		    struct policy_cond *c)
 {
 	static const char *const ops[] = {
-		[POLICY_CMP_NE] = "SCMP_CMP_NE", [POLICY_CMP_LT] = "SCMP_CMP_LT",
-		[POLICY_CMP_LE] = "SCMP_CMP_LE", [POLICY_CMP_EQ] = "SCMP_CMP_EQ",
-		[POLICY_CMP_GE] = "SCMP_CMP_GE", [POLICY_CMP_GT] = "SCMP_CMP_GT",
+		[POLICY_CMP_NE] = "SCMP_CMP_NE",
+		[POLICY_CMP_LT] = "SCMP_CMP_LT",
+		[POLICY_CMP_LE] = "SCMP_CMP_LE",
+		[POLICY_CMP_EQ] = "SCMP_CMP_EQ",
+		[POLICY_CMP_GE] = "SCMP_CMP_GE",
+		[POLICY_CMP_GT] = "SCMP_CMP_GT",
 		[POLICY_CMP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
 	};
 	const struct json_value *idx = json_get(a, "index"), *val = json_get(a, "value"),
@@ -177,7 +181,8 @@ static int get_cond(struct load_ctx *ld, const char *file, const struct json_val
 	if (!idx || json_u64(idx, &i) < 0 || i > 5)
 		return jerr(ld, file, idx ? idx : a, "args[].index must be a number from 0 to 5");
 	if (!val || json_u64(val, &value) < 0)
-		return jerr(ld, file, val ? val : a, "args[].value must be an unsigned 64-bit number");
+		return jerr(ld, file, val ? val : a,
+			    "args[].value must be an unsigned 64-bit number");
 	if (two && json_u64(two, &value_two) < 0)
 		return jerr(ld, file, two, "args[].valueTwo must be an unsigned 64-bit number");
 	if (!op || (r = want(ld, file, op, JSON_STRING, "args[].op")) < 0)
@@ -228,8 +233,8 @@ static int get_names(struct load_ctx *ld, const char *file, const struct json_va
 	return 0;
 }
 
-static int push_rule(struct policy *p, const struct policy_rule *tmpl, char **names,
-		     size_t n_names, const struct policy_cond *conds, size_t n_conds)
+static int push_rule(struct policy *p, const struct policy_rule *tmpl, char **names, size_t n_names,
+		     const struct policy_cond *conds, size_t n_conds)
 {
 	struct policy_rule *r = VEC_PUSH(p->rules, p->n_rules);
 	if (!r)
@@ -303,7 +308,8 @@ static int import_top(struct load_ctx *ld, const char *file, const struct json_v
 
 	if ((r = want(ld, file, top, JSON_OBJECT, "an OCI seccomp profile")) < 0)
 		return r;
-	if ((v = json_get(top, "defaultErrnoRet")) && (r = get_errno(ld, file, v, &errno_value)) < 0)
+	if ((v = json_get(top, "defaultErrnoRet")) &&
+	    (r = get_errno(ld, file, v, &errno_value)) < 0)
 		return r;
 	if (!(def = json_get(top, "defaultAction")))
 		return jerr(ld, file, top, "\"defaultAction\" is missing");
@@ -315,7 +321,8 @@ static int import_top(struct load_ctx *ld, const char *file, const struct json_v
 	    (r = check_arches(ld, file, v, &ours, false)) < 0)
 		return r;
 	if ((v = json_get(top, "listenerPath")) && v->type == JSON_STRING && *v->text)
-		return jerr(ld, file, v, "listenerPath: seccomp user notification is not supported");
+		return jerr(ld, file, v,
+			    "listenerPath: seccomp user notification is not supported");
 	if (!(v = json_get(top, "syscalls")) || v->type == JSON_NULL)
 		return 0;
 	if ((r = want(ld, file, v, JSON_ARRAY, "syscalls")) < 0)

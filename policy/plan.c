@@ -80,8 +80,10 @@ static int plan_mounts(const struct policy *p, const char *home, struct policy_p
 	for (size_t len = h ? strlen(h) : 0; len > 1 && h[len - 1] == '/';)
 		h[--len] = '\0';
 	if (h && (h[0] != '/' || strcmp(h, "/") == 0))
-		return diag_add(ld, NULL, 0, 0, "the home directory '%s' must be an absolute path "
-						"other than '/'", h);
+		return diag_add(ld, NULL, 0, 0,
+				"the home directory '%s' must be an absolute path "
+				"other than '/'",
+				h);
 	if (h) {
 		char *copy = strdup(h);
 		if (!copy || (r = push_mount(plan, home_kind[p->home], copy, false)) < 0)

@@ -7,11 +7,11 @@
 
 #include "policy.h"
 
-#define POLICY_MAX_FILE_SIZE (1024 * 1024)
-#define POLICY_MAX_LINE 4096
+#define POLICY_MAX_FILE_SIZE	 (1024 * 1024)
+#define POLICY_MAX_LINE		 4096
 #define POLICY_MAX_INCLUDE_DEPTH 16
-#define POLICY_MAX_ERRORS 30
-#define POLICY_MAX_ARCHES 4
+#define POLICY_MAX_ERRORS	 30
+#define POLICY_MAX_ARCHES	 4
 
 /* Where a setting came from; file points into policy->files (or is NULL for built-ins). */
 struct policy_where {
@@ -164,8 +164,8 @@ struct token {
 
 /* ---- diag.c ---- */
 /* Appends a diagnostic; returns -EINVAL (the caller's error is reported) or -ENOMEM. */
-int diag_add(struct load_ctx *ld, const char *file, unsigned line, unsigned column,
-	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int diag_add(struct load_ctx *ld, const char *file, unsigned line, unsigned column, const char *fmt,
+	     ...) __attribute__((format(printf, 5, 6)));
 int diag_addv(struct load_ctx *ld, const char *file, unsigned line, unsigned column,
 	      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 int file_error(struct file_ctx *f, unsigned column, const char *fmt, ...)
@@ -184,7 +184,7 @@ void rule_free(struct policy_rule *r);
 /* Grows ARR (of N elements) by one zeroed element; returns it or NULL. */
 #define VEC_PUSH(arr, n)                                                                           \
 	({                                                                                         \
-		__typeof__(arr) _t = reallocarray((arr), (n) + 1, sizeof(*(arr)));                \
+		__typeof__(arr) _t = reallocarray((arr), (n) + 1, sizeof(*(arr)));                 \
 		__typeof__(arr) _e = NULL;                                                         \
 		if (_t) {                                                                          \
 			(arr) = _t;                                                                \
@@ -235,8 +235,7 @@ unsigned lex_column(const char *line, const char *p);
 struct policy_key {
 	const char *name;
 	int id; /* enum policy_key_id, or KEY_LIST */
-	int (*parse)(struct file_ctx *f, const struct policy_key *k, struct token *v,
-		     size_t n);
+	int (*parse)(struct file_ctx *f, const struct policy_key *k, struct token *v, size_t n);
 };
 struct policy_section {
 	const char *name;
@@ -284,7 +283,7 @@ struct syscall_state {
 	const char *name;
 	struct policy_action action;
 	bool explicit;
-	const struct policy_rule *rule; /* the last unconditional rule, NULL for the default */
+	const struct policy_rule *rule;	  /* the last unconditional rule, NULL for the default */
 	const struct policy_rule **conds; /* conditional rules after it, in order */
 	size_t n_conds;
 };

@@ -16,8 +16,8 @@
 /* ---- diagnostics ---------------------------------------------------------------------- */
 
 struct policy_diag {
-	char *file;      /* the file as the user named it (an include: joined to its parent's dir) */
-	unsigned line;   /* 1-based; 0 when the message is about the whole file */
+	char *file;    /* the file as the user named it (an include: joined to its parent's dir) */
+	unsigned line; /* 1-based; 0 when the message is about the whole file */
 	unsigned column; /* 1-based, in characters; 0 when not about one place in the line */
 	char *message;
 };
@@ -50,8 +50,8 @@ struct policy_loader {
 /* Loads NAME_OR_PATH: a path if it contains '/' or ends in ".policy" or ".json" (an OCI seccomp
  * profile), else a name searched in loader->search_dirs. Returns 0 and a policy, or -EINVAL with
  * at least one diagnostic appended to DIAGS, or another -errno (e.g. -ENOMEM). */
-int policy_load(const char *name_or_path, const struct policy_loader *loader,
-		struct policy **ret, struct policy_diags *diags);
+int policy_load(const char *name_or_path, const struct policy_loader *loader, struct policy **ret,
+		struct policy_diags *diags);
 /* Parses DATA as if it were the file FILE_NAME (includes resolve relative to its directory). */
 int policy_load_buffer(const char *file_name, const char *data, size_t size,
 		       const struct policy_loader *loader, struct policy **ret,
@@ -127,10 +127,10 @@ struct policy_plan {
 	 * entry (hide/ro/rw) is included. */
 	struct policy_mount *mounts;
 	size_t n_mounts;
-	bool env_clear;     /* start from an empty environment, then env_allow */
-	char **env_allow;   /* NULL-terminated patterns ("LC_*") passed through when clearing */
-	char **env_set;     /* NULL-terminated "NAME=VALUE", applied after allow */
-	char **env_unset;   /* NULL-terminated names removed last */
+	bool env_clear;	  /* start from an empty environment, then env_allow */
+	char **env_allow; /* NULL-terminated patterns ("LC_*") passed through when clearing */
+	char **env_set;	  /* NULL-terminated "NAME=VALUE", applied after allow */
+	char **env_unset; /* NULL-terminated names removed last */
 	struct policy_rlimit *rlimits;
 	size_t n_rlimits;
 	uint64_t timeout_sec; /* wall clock; 0: none */

@@ -29,7 +29,7 @@ static void scalar_origin(FILE *out, const struct policy *p, enum policy_key_id 
 /* Writes S as one token: bare when it can be, else quoted with \" and \\ escaped. */
 static void token(FILE *out, const char *s)
 {
-	if (*s && !strpbrk(s, " \t\"#") ) {
+	if (*s && !strpbrk(s, " \t\"#")) {
 		fputs(s, out);
 		return;
 	}
@@ -117,7 +117,8 @@ static void filters_print(FILE *out, const char *what, const struct policy_value
 		for (size_t i = 0; i < n; i++)
 			present = present || f[i].value == builtin[b];
 		if (!present)
-			fprintf(out, "allow-%s = %s\n", what, name_of_value(names, n_names, builtin[b]));
+			fprintf(out, "allow-%s = %s\n", what,
+				name_of_value(names, n_names, builtin[b]));
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *name = name_of_value(names, n_names, f[i].value);
@@ -136,7 +137,8 @@ static void filters_print(FILE *out, const char *what, const struct policy_value
 
 static int syscalls_print(const struct policy *p, FILE *out)
 {
-	static const uint64_t builtin_ioctl[] = { 0x5412, 0x541C }, builtin_clone[] = { 0x10000000 };
+	static const uint64_t builtin_ioctl[] = { 0x5412, 0x541C },
+			      builtin_clone[] = { 0x10000000 };
 	bool listed[64] = { false };
 	char act[48];
 
@@ -157,7 +159,8 @@ static int syscalls_print(const struct policy *p, FILE *out)
 	bool enosys = s && policy_clone3_enosys(p, &s->action);
 	syscall_table_free(&t);
 	if (enosys)
-		fputs("# clone3 fails with ENOSYS while clone flags are filtered: its flags are in\n"
+		fputs("# clone3 fails with ENOSYS while clone flags are filtered: its flags are "
+		      "in\n"
 		      "# memory seccomp cannot read, and libc then falls back to clone.\n",
 		      out);
 	return 0;

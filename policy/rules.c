@@ -53,17 +53,18 @@ int parse_errno(struct file_ctx *f, const struct token *t, int *ret)
 	char buf[128];
 	uint64_t v;
 
-	const struct name_value *nv = name_lookup(policy_errno_names, policy_errno_names_count,
-						  t->text);
+	const struct name_value *nv =
+		name_lookup(policy_errno_names, policy_errno_names_count, t->text);
 	if (nv) {
 		*ret = (int)nv->value;
 		return 0;
 	}
 	if (parse_u64(t->text, &v) == 0) {
 		if (v == 0 || v > 4095)
-			return file_error(f, t->column,
-					  "errno %s is out of range (1 to 4095; 0 would fake success)",
-					  t->text);
+			return file_error(
+				f, t->column,
+				"errno %s is out of range (1 to 4095; 0 would fake success)",
+				t->text);
 		*ret = (int)v;
 		return 0;
 	}
@@ -80,8 +81,9 @@ int parse_action(struct file_ctx *f, const struct token *v, size_t n, size_t *i,
 	const struct token *t = &v[*i];
 
 	if (strcmp(t->text, "allow") == 0 || strcmp(t->text, "kill") == 0) {
-		*ret = (struct policy_action){ t->text[0] == 'a' ? POLICY_ACTION_ALLOW :
-								   POLICY_ACTION_KILL, 0 };
+		*ret = (struct policy_action){ t->text[0] == 'a' ? POLICY_ACTION_ALLOW
+								 : POLICY_ACTION_KILL,
+					       0 };
 		(*i)++;
 		return 0;
 	}
@@ -223,8 +225,8 @@ static int parse_cond(struct file_ctx *f, const struct token *v, size_t n, size_
 	size_t at = *i + 1;
 	if (at < n && strcmp(v[at].text, "&") == 0) {
 		if (at + 1 >= n || parse_value(f, &v[at + 1], &c->mask) < 0)
-			return at + 1 >= n ? file_error(f, v[at].column, "'&' needs a mask") :
-					     -EINVAL;
+			return at + 1 >= n ? file_error(f, v[at].column, "'&' needs a mask")
+					   : -EINVAL;
 		at += 2;
 		if (at >= n || strcmp(v[at].text, "==") != 0)
 			return file_error(f, at < n ? v[at].column : v[at - 1].column,
@@ -268,8 +270,8 @@ static int parse_rule_tail(struct file_ctx *f, bool deny, const struct token *v,
 	if (i >= n)
 		return 0;
 	if (strcmp(v[i].text, "when") != 0)
-		return file_error(f, v[i].column, "expected 'when' or the end of the line, got '%s'",
-				  v[i].text);
+		return file_error(f, v[i].column,
+				  "expected 'when' or the end of the line, got '%s'", v[i].text);
 	for (i++;;) {
 		if (i >= n)
 			return file_error(f, v[i - 1].column, "expected a condition after '%s'",
@@ -283,10 +285,11 @@ static int parse_rule_tail(struct file_ctx *f, bool deny, const struct token *v,
 		/* libseccomp refuses two comparisons of one argument in a rule (EINVAL). */
 		for (size_t j = 0; j + 1 < rule->n_conds; j++)
 			if (rule->conds[j].arg == c->arg)
-				return file_error(f, v[start].column,
-						  "arg%u is compared twice in one rule, which seccomp "
-						  "cannot express; write two rules",
-						  c->arg);
+				return file_error(
+					f, v[start].column,
+					"arg%u is compared twice in one rule, which seccomp "
+					"cannot express; write two rules",
+					c->arg);
 		if (i >= n)
 			return 0;
 		if (strcmp(v[i].text, "and") != 0)

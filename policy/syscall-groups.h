@@ -5,8 +5,8 @@
 #include <stddef.h>
 
 struct syscall_group {
-	const char *name;        /* "@mount" */
-	const char *description; /* one line, for the printer and the man page */
+	const char *name;	    /* "@mount" */
+	const char *description;    /* one line, for the printer and the man page */
 	const char *const *members; /* NULL-terminated: "name", "?name" (optional), "@group" */
 };
 

@@ -104,7 +104,8 @@ __attribute__((unused)) static char *load_text(const char *text, struct policy *
 	return load_files(files, ret);
 }
 
-__attribute__((unused)) static void expect_diag(const char *text, const char *want, const char *what)
+__attribute__((unused)) static void expect_diag(const char *text, const char *want,
+						const char *what)
 {
 	char *got = load_text(text, NULL);
 	is_str(got, want, what);

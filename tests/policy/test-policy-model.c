@@ -59,9 +59,11 @@ static void test_oci(void)
 		"{\n"
 		"  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n"
 		"  \"defaultErrnoRet\": 38,\n"
-		"  \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\", \"SCMP_ARCH_X32\"],\n"
+		"  \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\", "
+		"\"SCMP_ARCH_X32\"],\n"
 		"  \"syscalls\": [\n"
-		"    {\"names\": [\"read\", \"write\", \"not_a_syscall_q\"], \"action\": \"SCMP_ACT_ALLOW\"},\n"
+		"    {\"names\": [\"read\", \"write\", \"not_a_syscall_q\"], \"action\": "
+		"\"SCMP_ACT_ALLOW\"},\n"
 		"    {\"names\": [\"mount\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13},\n"
 		"    {\"names\": [\"ptrace\"], \"action\": \"SCMP_ACT_KILL_PROCESS\"},\n"
 		"    {\"names\": [\"socket\"], \"action\": \"SCMP_ACT_ALLOW\",\n"
@@ -72,13 +74,16 @@ static void test_oci(void)
 		"    {\"names\": [\"clone\"], \"action\": \"SCMP_ACT_ALLOW\",\n"
 		"     \"args\": [{\"index\": 0, \"value\": 2114060288, \"valueTwo\": 0,\n"
 		"               \"op\": \"SCMP_CMP_MASKED_EQ\"}]},\n"
-		"    {\"names\": [\"bpf\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"caps\": "
+		"    {\"names\": [\"bpf\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": "
+		"{\"caps\": "
 		"[\"CAP_SYS_ADMIN\"]}},\n"
-		"    {\"names\": [\"syslog\"], \"action\": \"SCMP_ACT_ALLOW\", \"excludes\": {\"caps\": "
+		"    {\"names\": [\"syslog\"], \"action\": \"SCMP_ACT_ALLOW\", \"excludes\": "
+		"{\"caps\": "
 		"[\"CAP_SYS_ADMIN\"]}},\n"
 		"    {\"names\": [\"s390_pci_mmio_read\"], \"action\": \"SCMP_ACT_ALLOW\", "
 		"\"includes\": {\"arches\": [\"s390x\"]}},\n"
-		"    {\"names\": [\"getpid\"], \"action\": \"SCMP_ACT_LOG\", \"comment\": \"ignored\"}\n"
+		"    {\"names\": [\"getpid\"], \"action\": \"SCMP_ACT_LOG\", \"comment\": "
+		"\"ignored\"}\n"
 		"  ]\n"
 		"}\n";
 	struct memfile files[] = { { "docker.json", json, 0 }, { 0 } };
@@ -145,9 +150,10 @@ static void expect_json(const char *json, const char *want, const char *what)
 
 static void test_oci_errors(void)
 {
-	expect_json("{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": [ {\"names\": [\"read\"]\n"
-		    "   \"action\": 1} ]}",
-		    "x.json:3:4: invalid JSON: expected ',' or '}' in object", "JSON syntax error");
+	expect_json(
+		"{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": [ {\"names\": [\"read\"]\n"
+		"   \"action\": 1} ]}",
+		"x.json:3:4: invalid JSON: expected ',' or '}' in object", "JSON syntax error");
 	expect_json("{\"defaultAction\": \"SCMP_ACT_FOO\"}",
 		    "x.json:1:19: unknown action 'SCMP_ACT_FOO'", "unknown action");
 	expect_json("{\"defaultAction\": \"SCMP_ACT_NOTIFY\"}",
@@ -158,18 +164,22 @@ static void test_oci_errors(void)
 	expect_json("[1, 2]", "x.json:1:1: an OCI seccomp profile must be an object, not an array",
 		    "top level must be an object");
 	expect_json("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"defaultAction\": \"SCMP_ACT_KILL\"}",
-		    "x.json:1:37: invalid JSON: duplicate key \"defaultAction\"", "duplicate JSON key");
+		    "x.json:1:37: invalid JSON: duplicate key \"defaultAction\"",
+		    "duplicate JSON key");
 	expect_json("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": -1}",
 		    "x.json:1:56: errno must be a number from 1 to 4095", "negative errno");
-	expect_json("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"Read!\"], "
-		    "\"action\": \"SCMP_ACT_ALLOW\"}]}",
-		    "x.json:1:61: invalid syscall name \"Read!\"", "bad syscall name in JSON");
-	expect_json("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], "
-		    "\"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": "
-		    "\"SCMP_CMP_EQ\"}]}]}",
-		    "x.json:1:117: args[].index must be a number from 0 to 5", "argument index 6");
-	expect_json("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_Z80\"]}",
-		    "x.json:1:55: unknown architecture 'SCMP_ARCH_Z80'", "unknown architecture");
+	expect_json(
+		"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"Read!\"], "
+		"\"action\": \"SCMP_ACT_ALLOW\"}]}",
+		"x.json:1:61: invalid syscall name \"Read!\"", "bad syscall name in JSON");
+	expect_json(
+		"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], "
+		"\"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": "
+		"\"SCMP_CMP_EQ\"}]}]}",
+		"x.json:1:117: args[].index must be a number from 0 to 5", "argument index 6");
+	expect_json(
+		"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_Z80\"]}",
+		"x.json:1:55: unknown architecture 'SCMP_ARCH_Z80'", "unknown architecture");
 	expect_json("{\"defaultAction\": \"SCMP_ACT_ALLOW\" \"x\"}",
 		    "x.json:1:36: invalid JSON: expected ',' or '}' in object", "missing comma");
 	expect_json("{\"a\": \"\\ud800\"}",
@@ -253,7 +263,8 @@ static void test_print(void)
 					       &d) == 0)
 				twice = print_to_string(q);
 		}
-		char *a = once ? strip_comments(once) : NULL, *b = twice ? strip_comments(twice) : NULL;
+		char *a = once ? strip_comments(once) : NULL,
+		     *b = twice ? strip_comments(twice) : NULL;
 		ok(a && b && strcmp(a, b) == 0 && d.n == 0,
 		   "profile %s: print, load the output, print again: same policy", profiles[i]);
 		free(a);
@@ -356,8 +367,8 @@ static void test_plan(void)
 		   plan->rlimits[0].soft == 64 && plan->timeout_sec == 120,
 	   "namespaces, capabilities (ascending), limits and timeout");
 
-	char *env_in[] = { "PATH=/usr/bin", "HOME=/home/u", "LC_ALL=C", "LC_TIME=de_DE",
-			   "SECRET=1", NULL };
+	char *env_in[] = { "PATH=/usr/bin", "HOME=/home/u", "LC_ALL=C",
+			   "LC_TIME=de_DE", "SECRET=1",	    NULL };
 	char **env = NULL;
 	ok(policy_plan_environ(plan, env_in, &env) == 0, "environment builds");
 	buf[0] = '\0';
@@ -408,7 +419,8 @@ static void test_docs(void)
 			missing++;
 		}
 		for (size_t k = 0; k < policy_sections[s].n_keys; k++) {
-			snprintf(want, sizeof(want), "\n.BI \"%s = \"", policy_sections[s].keys[k].name);
+			snprintf(want, sizeof(want), "\n.BI \"%s = \"",
+				 policy_sections[s].keys[k].name);
 			char alt[96];
 			snprintf(alt, sizeof(alt), "\n.B \"%s = ", policy_sections[s].keys[k].name);
 			if (!strstr(man, want) && !strstr(man, alt)) {

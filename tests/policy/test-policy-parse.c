@@ -57,9 +57,10 @@ static void test_grammar(void)
 		    "unclosed section header");
 	expect_diag("[syscalls] x\n", "main.policy:1:12: unexpected text after the section header",
 		    "text after a section header");
-	expect_diag("net = none\n",
-		    "main.policy:1:1: key 'net' is outside of any section; put it under [namespaces]",
-		    "key before any section");
+	expect_diag(
+		"net = none\n",
+		"main.policy:1:1: key 'net' is outside of any section; put it under [namespaces]",
+		"key before any section");
 	expect_diag("[syscalls]\nnet = none\n",
 		    "main.policy:2:1: key 'net' belongs in [namespaces], not [syscalls]",
 		    "key in the wrong section");
@@ -73,14 +74,16 @@ static void test_grammar(void)
 		    "missing '='");
 	expect_diag("[syscalls]\nallow =\n", "main.policy:2:1: 'allow' needs a value",
 		    "missing value");
-	expect_diag("[syscalls]\nAllow = read\n",
-		    "main.policy:2:1: expected 'key = value', '[section]' or 'include', got 'Allow'",
-		    "key names are lower case");
+	expect_diag(
+		"[syscalls]\nAllow = read\n",
+		"main.policy:2:1: expected 'key = value', '[section]' or 'include', got 'Allow'",
+		"key names are lower case");
 	expect_diag("[filesystem]\nro = \"/a b\n", "main.policy:2:6: unterminated quoted string",
 		    "unterminated quoted string");
-	expect_diag("[filesystem]\nro = \"/a\\tb\"\n",
-		    "main.policy:2:9: unknown escape in quoted string (only \\\" and \\\\ are allowed)",
-		    "unknown escape");
+	expect_diag(
+		"[filesystem]\nro = \"/a\\tb\"\n",
+		"main.policy:2:9: unknown escape in quoted string (only \\\" and \\\\ are allowed)",
+		"unknown escape");
 	expect_diag("[filesystem]\nro = /a\"b\n", "main.policy:2:8: unexpected '\"' inside a word",
 		    "quote inside a word");
 	expect_diag("include\n", "main.policy:1:1: 'include' takes one file or profile name",
@@ -128,7 +131,8 @@ static void test_syscalls(void)
 		    "main.policy:2:23: errno 0 is out of range (1 to 4095; 0 would fake success)",
 		    "errno 0 refused");
 	expect_diag("[syscalls]\ndefault = errno\n",
-		    "main.policy:2:11: 'errno' needs a name, e.g. 'errno EPERM'", "errno without a name");
+		    "main.policy:2:11: 'errno' needs a name, e.g. 'errno EPERM'",
+		    "errno without a name");
 	expect_diag("[syscalls]\ndefault = deny\n",
 		    "main.policy:2:11: expected an action (allow, kill or errno NAME), got 'deny'",
 		    "bad default action");
@@ -144,7 +148,8 @@ static void test_syscalls(void)
 		    "express; write two rules",
 		    "one argument compared twice");
 	expect_diag("[syscalls]\ndeny = socket : when arg6 == 1\n",
-		    "main.policy:2:22: expected arg0 to arg5, got 'arg6'", "argument index out of range");
+		    "main.policy:2:22: expected arg0 to arg5, got 'arg6'",
+		    "argument index out of range");
 	expect_diag("[syscalls]\ndeny = socket : when arg0 =~ 1\n",
 		    "main.policy:2:27: expected a comparison (== != < <= > >= or & MASK ==)",
 		    "unknown comparison");
@@ -227,7 +232,8 @@ static void test_other_sections(void)
 		    "most 64)",
 		    "bad hostname");
 	expect_diag("[namespaces]\nuid = 4294967295\n",
-		    "main.policy:2:7: invalid uid '4294967295' (0 to 4294967294)", "uid -1 refused");
+		    "main.policy:2:7: invalid uid '4294967295' (0 to 4294967294)",
+		    "uid -1 refused");
 
 	expect_diag("[filesystem]\nro = usr/lib\n",
 		    "main.policy:2:6: path 'usr/lib' must be absolute or start with '~/'",
@@ -235,9 +241,10 @@ static void test_other_sections(void)
 	expect_diag("[filesystem]\nhide = /a/../etc\n",
 		    "main.policy:2:8: path '/a/../etc' has an empty, '.' or '..' component",
 		    "'..' in a path");
-	expect_diag("[filesystem]\ntmpfs = /\n",
-		    "main.policy:2:9: '/' itself cannot be mounted over: the sandbox chooses the root",
-		    "'/' refused");
+	expect_diag(
+		"[filesystem]\ntmpfs = /\n",
+		"main.policy:2:9: '/' itself cannot be mounted over: the sandbox chooses the root",
+		"'/' refused");
 	got = load_text("[filesystem]\nro = /opt/x/ ?~/.cache\nrw = /opt/x\n", &p);
 	ok(p && !*got && p->n_mounts == 2 && strcmp(p->mounts[0].path, "~/.cache") == 0 &&
 		   p->mounts[0].optional && strcmp(p->mounts[1].path, "/opt/x") == 0 &&
@@ -256,7 +263,8 @@ static void test_other_sections(void)
 		    "main.policy:2:10: invalid limit '4K' (expected N, SOFT:HARD or unlimited)",
 		    "size suffix on a count");
 	expect_diag("[limits]\nnofile = 8:4\n",
-		    "main.policy:2:10: soft limit above the hard limit in '8:4'", "soft above hard");
+		    "main.policy:2:10: soft limit above the hard limit in '8:4'",
+		    "soft above hard");
 	expect_diag("[limits]\ntimeout = 1h30\n",
 		    "main.policy:2:11: invalid timeout '1h30' (e.g. 90s, 30m, 2h, 1h30m or none)",
 		    "ambiguous duration");
@@ -291,16 +299,16 @@ static void test_includes(void)
 		{ 0 },
 	};
 	got = load_files(cycle, NULL);
-	is_str(got,
-	       "dir/b.policy:2:9: include cycle: dir/a.policy -> dir/b.policy -> dir/a.policy",
+	is_str(got, "dir/b.policy:2:9: include cycle: dir/a.policy -> dir/b.policy -> dir/a.policy",
 	       "include cycle through a differently spelled path");
 	free(got);
 
 	expect_diag("include main.policy\n",
 		    "main.policy:1:9: include cycle: main.policy -> main.policy", "self include");
-	expect_diag("include sub/missing.policy\n",
-		    "main.policy:1:9: cannot include 'sub/missing.policy': No such file or directory",
-		    "missing include file");
+	expect_diag(
+		"include sub/missing.policy\n",
+		"main.policy:1:9: cannot include 'sub/missing.policy': No such file or directory",
+		"missing include file");
 
 	struct memfile named[] = {
 		{ "proj/sandbox.policy", "include build\n", 0 },
@@ -313,11 +321,13 @@ static void test_includes(void)
 	   "include NAME finds NAME.policy in the search directories");
 	free(got);
 	policy_free(p);
-	expect_diag("include nope\n", "main.policy:1:9: no policy named 'nope' (searched: /profiles)",
+	expect_diag("include nope\n",
+		    "main.policy:1:9: no policy named 'nope' (searched: /profiles)",
 		    "include of an unknown profile name");
-	expect_diag("include ./sub/../sub//missing.policy\n",
-		    "main.policy:1:9: cannot include 'sub/missing.policy': No such file or directory",
-		    "include path normalised");
+	expect_diag(
+		"include ./sub/../sub//missing.policy\n",
+		"main.policy:1:9: cannot include 'sub/missing.policy': No such file or directory",
+		"include path normalised");
 
 	/* 17 files each including the next. */
 	struct memfile deep[19] = { { 0 } };
@@ -348,7 +358,8 @@ static void test_includes(void)
 	size_t lines = 1;
 	for (char *c = got; *c; c++)
 		lines += *c == '\n';
-	ok(lines == POLICY_MAX_ERRORS + 1 && strstr(got, "main.policy:32: too many errors; stopping"),
+	ok(lines == POLICY_MAX_ERRORS + 1 &&
+		   strstr(got, "main.policy:32: too many errors; stopping"),
 	   "errors stop after %d, with a last line saying so", POLICY_MAX_ERRORS);
 	free(got);
 }
