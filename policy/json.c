@@ -13,14 +13,25 @@ struct parser {
 	const char *p, *end, *line_start;
 	unsigned line;
 	struct json_error *err;
+	const char *col_p; /* a position on the current line whose column is col_n */
+	unsigned col_n;
 };
 
-static unsigned column_at(const struct parser *ps, const char *at)
+/* Counted on from the last position asked for, so a minified profile on one long line is
+ * still read in linear time. */
+static unsigned column_at(struct parser *ps, const char *at)
 {
+	const char *q = ps->line_start;
 	unsigned col = 1;
-	for (const char *q = ps->line_start; q < at; q++)
+	if (ps->col_p && ps->col_p >= ps->line_start && ps->col_p <= at) {
+		q = ps->col_p;
+		col = ps->col_n;
+	}
+	for (; q < at; q++)
 		if (((unsigned char)*q & 0xC0) != 0x80)
 			col++;
+	ps->col_p = at;
+	ps->col_n = col;
 	return col;
 }
 
@@ -332,7 +343,7 @@ static int parse_value(struct parser *ps, struct json_value *v, unsigned depth)
 
 int json_parse(const char *data, size_t size, struct json_value *ret, struct json_error *err)
 {
-	struct parser ps = { data, data + size, data, 1, err };
+	struct parser ps = { data, data + size, data, 1, err, NULL, 0 };
 	memset(ret, 0, sizeof(*ret));
 	int r = parse_value(&ps, ret, 0);
 	if (r == 0) {

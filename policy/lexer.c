@@ -51,37 +51,39 @@ static size_t utf8_len(const unsigned char *s, size_t avail)
 	return n;
 }
 
+/* One pass over the bytes; the column is computed only for the one byte reported. */
 int lex_check_text(struct file_ctx *f, const char *data, size_t size, size_t *ret_skip)
 {
 	const unsigned char *s = (const unsigned char *)data;
-	size_t i = 0, line_start = 0;
+	size_t i = 0, line_start = 0, n;
 
 	f->line = 1;
 	if (size >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
 		i = line_start = 3; /* a byte order mark some editors write */
 	*ret_skip = i;
-	while (i < size) {
+	for (; i < size; i += n) {
 		unsigned char c = s[i];
-		size_t n = 1;
-		unsigned col = lex_column(data + line_start, data + i);
-
+		n = 1;
 		if (c == '\n') {
 			f->line++;
 			line_start = i + 1;
-		} else if (c == 0) {
-			return file_error(f, col, "NUL byte: a policy must be a text file");
-		} else if (c == '\r') {
-			if (i + 1 >= size || s[i + 1] != '\n')
-				return file_error(f, col,
-						  "carriage return not followed by a newline");
-		} else if ((c < 0x20 && c != '\t') || c == 0x7F) {
-			return file_error(f, col, "control character 0x%02x", c);
-		} else if (c >= 0x80 && !(n = utf8_len(s + i, size - i))) {
-			return file_error(f, col, "invalid UTF-8 (byte 0x%02x)", c);
+			continue;
 		}
-		i += n;
+		if (c == 0 || (c == '\r' && (i + 1 >= size || s[i + 1] != '\n')) ||
+		    (c < 0x20 && c != '\t' && c != '\r') || c == 0x7F ||
+		    (c >= 0x80 && !(n = utf8_len(s + i, size - i))))
+			break;
 	}
-	return 0;
+	if (i >= size)
+		return 0;
+	unsigned col = lex_column(data + line_start, data + i);
+	if (s[i] == 0)
+		return file_error(f, col, "NUL byte: a policy must be a text file");
+	if (s[i] == '\r')
+		return file_error(f, col, "carriage return not followed by a newline");
+	if (s[i] < 0x80)
+		return file_error(f, col, "control character 0x%02x", s[i]);
+	return file_error(f, col, "invalid UTF-8 (byte 0x%02x)", s[i]);
 }
 
 static bool is_blank(char c)
@@ -126,6 +128,9 @@ static int lex_quoted(struct file_ctx *f, const char *line, const char **pp, con
 static int lex_values(struct file_ctx *f, struct lex_line *out, const char *line, const char *p,
 		      const char *end)
 {
+	/* Columns advance with the tokens: a line of thousands of words stays linear. */
+	const char *col_at = line;
+	unsigned col = 1;
 	for (;;) {
 		p = skip_blank(p, end);
 		if (p >= end || *p == '#')
@@ -133,7 +138,9 @@ static int lex_values(struct file_ctx *f, struct lex_line *out, const char *line
 		struct token *t = VEC_PUSH(out->values, out->n_values);
 		if (!t)
 			return -ENOMEM;
-		t->column = lex_column(line, p);
+		col += lex_column(col_at, p) - 1;
+		col_at = p;
+		t->column = col;
 		t->text = out->buf + (p - line);
 		if (*p == '"') {
 			t->quoted = true;

@@ -313,6 +313,40 @@ static void test_compile(void)
 	expect_compile("[syscalls]\ndefault = kill\nallow = @default\n", "",
 		       "kill default compiles");
 
+	/* libseccomp needs cubic time for many multi-argument rules: bounded. */
+	char *text = malloc(64 * 1024), *o = text;
+	o += sprintf(o, "[syscalls]\n");
+	for (int i = 0; i < 33; i++)
+		o += sprintf(o, "deny = read : errno EIO when arg0 == %d and arg1 == 1\n", i);
+	expect_compile(text,
+		       "too many rules comparing several arguments ('read' has 33; at most 32 per "
+		       "call and 128 in all)",
+		       "rules comparing several arguments are bounded per call");
+
+	/* A filter longer than the kernel's BPF_MAXINSNS is reported at compile time. */
+	static const char *const calls[] = { "read",   "write",	 "openat",  "close",
+					     "fstat",  "lseek",	 "mmap",    "mprotect",
+					     "munmap", "brk",	 "pread64", "pwrite64",
+					     "readv",  "writev", "access",  "pipe" };
+	o = text + sprintf(text, "[syscalls]\n");
+	for (int i = 0; i < 128; i++)
+		o += sprintf(o,
+			     "deny = %s : errno EIO when arg0 == %d and arg1 == %d and arg2 == 3 "
+			     "and arg3 == 4 and arg4 == 5 and arg5 == 6\n",
+			     calls[i % 16], i, i);
+	struct policy *p;
+	struct policy_diags d = { 0 };
+	scmp_filter_ctx ctx = NULL;
+	char *got = load_text(text, &p);
+	ok(p && policy_compile_seccomp(p, &ctx, &d) == -EINVAL && d.n == 1 &&
+		   strncmp(d.items[0].message, "the seccomp filter has ", 23) == 0 &&
+		   strstr(d.items[0].message, " instructions; the kernel accepts at most 4096 ("),
+	   "a filter over BPF_MAXINSNS is an error before it is loaded");
+	policy_diags_clear(&d);
+	policy_free(p);
+	free(got);
+	free(text);
+
 	static const char *const profiles[] = { "build", "ci", "strict", "container" };
 	const char *const dirs[] = { profiles_dir, NULL };
 	for (size_t i = 0; i < 4; i++) {
