@@ -363,7 +363,7 @@ static int parse_rlimit(struct file_ctx *f, const struct policy_key *k, struct t
 	if (s > h)
 		return file_error(f, v[0].column, "soft limit above the hard limit in '%s'",
 				  v[0].text);
-	*l = (struct policy_limit){ true, s, h, { 0 } };
+	*l = (struct policy_limit){ true, s, h };
 	return 0;
 }
 

@@ -72,7 +72,6 @@ struct policy_env_var {
 struct policy_limit {
 	bool set;
 	rlim_t soft, hard;
-	struct policy_where where;
 };
 
 /* Scalar keys: a second assignment in the same file is an error, a later file overrides. */
@@ -274,8 +273,6 @@ const struct syscall_group *group_find(const char *name);
 int syscall_expand(const struct policy *p, const char *name,
 		   int (*fn)(const char *syscall, void *userdata), void *userdata);
 int syscall_names_for_suggestions(struct load_ctx *ld);
-/* True when NAME expands to (or is) SYSCALL. */
-bool syscall_matches(const struct policy *p, const char *name, const char *syscall);
 
 /* ---- resolve.c: the per-syscall view shared by printer and compiler ---- */
 struct syscall_state {

@@ -129,16 +129,6 @@ int syscall_expand(const struct policy *p, const char *name,
 	return expand(p, name, fn, userdata, 0);
 }
 
-static int match_one(const char *syscall, void *userdata)
-{
-	return strcmp(syscall, userdata) == 0;
-}
-
-bool syscall_matches(const struct policy *p, const char *name, const char *syscall)
-{
-	return syscall_expand(p, name, match_one, (void *)syscall) > 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
