@@ -249,13 +249,16 @@ static void test_print(void)
 	free(got);
 	free(out);
 	policy_free(p);
+}
 
+static void test_round_trip(void)
+{
 	static const char *const profiles[] = { "build", "ci", "strict", "container" };
 	const char *const dirs[] = { profiles_dir, NULL };
 	for (size_t i = 0; i < 4; i++) {
 		struct policy_loader loader = { .search_dirs = dirs };
 		struct policy_diags d = { 0 };
-		struct policy *q = NULL;
+		struct policy *p = NULL, *q = NULL;
 		char *once = NULL, *twice = NULL;
 		if (policy_load(profiles[i], &loader, &p, &d) == 0) {
 			once = print_to_string(p);
@@ -346,7 +349,10 @@ static void test_compile(void)
 	policy_free(p);
 	free(got);
 	free(text);
+}
 
+static void test_profiles_compile(void)
+{
 	static const char *const profiles[] = { "build", "ci", "strict", "container" };
 	const char *const dirs[] = { profiles_dir, NULL };
 	for (size_t i = 0; i < 4; i++) {
@@ -491,7 +497,9 @@ int main(int argc, char **argv)
 	test_oci();
 	test_oci_errors();
 	test_print();
+	test_round_trip();
 	test_compile();
+	test_profiles_compile();
 	test_plan();
 	test_docs();
 	return done();

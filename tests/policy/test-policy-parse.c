@@ -115,7 +115,10 @@ static void test_syscalls(void)
 	   "'?' makes an unknown syscall optional");
 	free(got);
 	policy_free(p);
+}
 
+static void test_actions_and_conditions(void)
+{
 	expect_diag("[syscalls]\ndeny = @mont\n",
 		    "main.policy:2:8: unknown syscall group '@mont'; did you mean '@mount'?",
 		    "misspelled group");
@@ -153,6 +156,13 @@ static void test_syscalls(void)
 	expect_diag("[syscalls]\ndeny = socket : when arg0 =~ 1\n",
 		    "main.policy:2:27: expected a comparison (== != < <= > >= or & MASK ==)",
 		    "unknown comparison");
+}
+
+static void test_rule_order(void)
+{
+	struct policy *p;
+	struct policy_action a;
+	char *got;
 
 	got = load_text("[syscalls]\ndefault = errno ENOSYS\nallow = @mount\ndeny = mount\n"
 			"deny = umount2 : kill\nallow = umount2\n",
@@ -186,6 +196,12 @@ static void test_syscalls(void)
 	   "allow-clone-flags lifts the built-in denial, and clone3 is allowed again");
 	free(got);
 	policy_free(p);
+}
+
+static void test_argument_filters(void)
+{
+	struct policy *p;
+	char *got;
 
 	expect_diag("[syscalls]\ndeny-ioctl = TIOCST\n",
 		    "main.policy:2:14: unknown ioctl request 'TIOCST'; did you mean 'TIOCSTI'?",
@@ -234,6 +250,12 @@ static void test_other_sections(void)
 	expect_diag("[namespaces]\nuid = 4294967295\n",
 		    "main.policy:2:7: invalid uid '4294967295' (0 to 4294967294)",
 		    "uid -1 refused");
+}
+
+static void test_filesystem_environment_limits(void)
+{
+	struct policy *p;
+	char *got;
 
 	expect_diag("[filesystem]\nro = usr/lib\n",
 		    "main.policy:2:6: path 'usr/lib' must be absolute or start with '~/'",
@@ -350,8 +372,11 @@ static void test_includes(void)
 	got = load_files(twice, NULL);
 	is_str(got, "", "the same file twice (not a cycle) is fine; keys override, not duplicate");
 	free(got);
+}
 
-	char many[4096] = "[syscalls]\n";
+static void test_error_cap(void)
+{
+	char many[4096] = "[syscalls]\n", *got;
 	for (int i = 0; i < 40; i++)
 		strcat(many, "allow = @nope\n");
 	got = load_text(many, NULL);
@@ -369,7 +394,12 @@ int main(void)
 	test_text();
 	test_grammar();
 	test_syscalls();
+	test_actions_and_conditions();
+	test_rule_order();
+	test_argument_filters();
 	test_other_sections();
+	test_filesystem_environment_limits();
 	test_includes();
+	test_error_cap();
 	return done();
 }
