@@ -1,7 +1,8 @@
 /* libFuzzer target for the policy library. One input is a small file system: main.policy (or
  * main.json when the input starts with '{'), then more files each introduced by a line
  * "%%% PATH", which includes reach through the in-memory reader. Each input is loaded, printed,
- * compiled to a seccomp filter and planned; a crash, leak, UB or hang is a finding. */
+ * queried, compiled to a seccomp filter and a capability state, and planned; a crash, leak, UB or
+ * hang is a finding. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,7 +83,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct policy_plan *plan = NULL;
 		char **env = NULL;
 		char *envp[] = { "PATH=/bin", "LC_ALL=C", "HOME=/h", NULL };
+		struct policy_action a;
+		cap_t caps;
 		policy_print(p, devnull);
+		policy_syscall_action(p, "clone3", &a);
+		policy_syscall_action(p, "ioctl", &a);
+		if (policy_compile_cap_state(p, &caps) == 0)
+			cap_free(caps);
 		if (policy_compile_seccomp(p, &ctx, &diags) == 0)
 			seccomp_release(ctx);
 		if (policy_plan_build(p, "/home/fuzz", &plan, &diags) == 0 &&
