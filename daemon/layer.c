@@ -83,6 +83,7 @@ int layers_open(struct ovl *ovl, const struct ovl_options *o, char *err, size_t 
 	ovl->index_fd = -1;
 	ovl->read_only = !o->upperdir;
 	ovl->metacopy = o->metacopy;
+	ovl->writeback = o->writeback;
 	ovl->fsync = o->fsync;
 	ovl->noxattrs = o->noxattrs;
 	ovl->acl = !o->noacl && !o->noxattrs;

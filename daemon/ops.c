@@ -16,6 +16,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* Writeback cache: the kernel gathers writes in its page cache and sends them in large
+	 * requests; it owns size and mtime meanwhile (we are the only writer). */
+	if (ovl->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		ovl->writeback = false;
+	conn->max_readahead = 1 << 20;
 	/* POSIX and flock locks are left to the kernel: every user of the mount is on this
 	 * host, so the kernel's local lock tables are exact. */
 	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);

@@ -33,6 +33,27 @@ static bool wants_write(int flags)
 
 static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, int *fd_out);
 
+/* With the writeback cache the kernel decides where data goes: it reads pages of files
+ * opened write-only (to fill partial pages) and positions appends itself. So a write-only
+ * open becomes read-write and O_APPEND is dropped on our side. */
+static int backing_flags(const struct ovl *ovl, int flags)
+{
+	if (!ovl->writeback)
+		return flags;
+	flags &= ~O_APPEND;
+	if ((flags & O_ACCMODE) == O_WRONLY)
+		flags = (flags & ~O_ACCMODE) | O_RDWR;
+	return flags;
+}
+
+static int open_backing(const struct ovl *ovl, int dirfd, const char *name, int flags, mode_t mode)
+{
+	int fd = openat(dirfd, name, backing_flags(ovl, flags), mode);
+	if (fd < 0 && errno == EACCES && backing_flags(ovl, flags) != flags)
+		fd = openat(dirfd, name, flags & ~(ovl->writeback ? O_APPEND : 0), mode);
+	return fd;
+}
+
 bool ops_file_on_lower_data(struct fuse_file_info *fi)
 {
 	struct ovl_file *f = (struct ovl_file *)(uintptr_t)fi->fh;
@@ -56,7 +77,7 @@ static int open_data(struct ovl *ovl, struct ovl_inode *ino, int flags, int *fd_
 	if (mc) {
 		if (!path)
 			return -ENOMEM;
-		int fd = copyup_open_lower_data(ovl, dl, path, oflags);
+		int fd = copyup_open_lower_data(ovl, dl, path, oflags & ~O_APPEND);
 		free(path);
 		if (fd < 0)
 			return ovl_fail(ovl, "open", ino, NULL, dl, "openat2", -fd);
@@ -73,7 +94,7 @@ static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, i
 	struct access a;
 	int r = access_get(ovl, ino, l, &a);
 	if (r == 0) {
-		int fd = openat(a.loc.fd, a.loc.name, flags);
+		int fd = open_backing(ovl, a.loc.fd, a.loc.name, flags, 0);
 		if (fd < 0)
 			r = errno == ENOENT || errno == EACCES || errno == EPERM || errno == ETXTBSY ||
 					    errno == EISDIR || errno == ELOOP
@@ -143,8 +164,8 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, -upfd);
 		return;
 	}
-	int fd = openat(upfd, name, (fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY,
-			ops_create_mode(ovl, req, upfd, mode) & 07777);
+	int fd = open_backing(ovl, upfd, name, (fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY,
+			      ops_create_mode(ovl, req, upfd, mode) & 07777);
 	if (fd < 0) {
 		fuse_reply_err(req, -ovl_fail(ovl, "create", p, name, UPPER, "openat", errno));
 		return;

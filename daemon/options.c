@@ -14,6 +14,7 @@ void ovl_options_init(struct ovl_options *o)
 	 * kernel's caches may trust what we told it for long (fuse-overlayfs does the same). */
 	o->timeout = 86400.0;
 	o->fsync = true;
+	o->writeback = true;
 }
 
 void ovl_options_free(struct ovl_options *o)
@@ -131,7 +132,7 @@ static const char *const ignored_flags[] = { "defaults", "auto",   "noauto", "us
 					     "users",	 "nouser", "_netdev", "nofail",
 					     "relatime", "strictatime", "lazytime", NULL };
 /* fuse-overlayfs tuning options whose effect we get anyway; accepted for compatibility. */
-static const char *const compat_hints[] = { "fast_ino", "threaded", "writeback", "plugins",
+static const char *const compat_hints[] = { "fast_ino", "threaded", "plugins",
 					    "xattr_permissions", NULL };
 /* fuse-overlayfs options that would change what the mount shows; refused rather than
  * silently ignored, so nobody trusts a mapping that is not applied. */
@@ -180,6 +181,15 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 			snprintf(err, errlen, "option fsync= takes 0 or 1");
 			return -EINVAL;
 		}
+		return 0;
+	}
+	if (!strcmp(key, "writeback")) {
+		if (v && parse_bool(v, &o->writeback) < 0) {
+			snprintf(err, errlen, "option writeback= takes 0 or 1");
+			return -EINVAL;
+		}
+		if (!v)
+			o->writeback = true;
 		return 0;
 	}
 	if (!strcmp(key, "volatile") && !v) {

@@ -16,6 +16,7 @@ struct ovl_options {
 	bool noxattrs;  /* refuse xattr operations on the mount */
 	bool metacopy;  /* metadata-only copy-up (kernel overlayfs metacopy=on) */
 	bool noacl;     /* don't offer POSIX ACLs to the kernel */
+	bool writeback; /* kernel writeback cache: writes gathered in the page cache */
 	char *fuse_opts; /* comma-separated generic mount options handed to libfuse */
 };
 

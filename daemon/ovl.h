@@ -28,6 +28,7 @@ struct ovl {
 	bool fsync;
 	bool noxattrs;
 	bool acl; /* POSIX ACLs offered to the kernel: it enforces them, we apply umask */
+	bool writeback; /* writeback cache negotiated: see ops_file.c for what it requires */
 	/* "trusted.overlay." when we may write trusted xattrs, else "user.overlay." (kernel
 	 * overlayfs' userxattr rule); the antares.* names follow the same namespace. */
 	const char *xattr_prefix;
