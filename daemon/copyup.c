@@ -82,13 +82,14 @@ static void copy_xattrs(struct ovl *ovl, struct ovl_inode *ino, int l, const str
 
 /* Owner, mode and times of the new copy, in that order: chown clears setuid bits, and every
  * earlier step would move mtime. */
-static int copy_attrs(struct ovl_inode *ino, const struct stat *st,
+static int copy_attrs(struct ovl *ovl, struct ovl_inode *ino, const struct stat *st,
 		      const struct loc *dst, bool *override)
 {
 	uid_t uid = st->st_uid;
 	gid_t gid = st->st_gid;
 	mode_t mode = st->st_mode & 07777;
 	*override = false;
+	ovl_squash_ids(ovl, &uid, &gid);
 	pthread_mutex_lock(&ino->lock);
 	if (ino->has_override) {
 		uid = ino->o_uid;
@@ -288,7 +289,7 @@ static int finish_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const stru
 			log_debug("copy-up: origin not recorded: %s", strerror(errno));
 	}
 	bool override;
-	int r = copy_attrs(ino, st, &dst, &override);
+	int r = copy_attrs(ovl, ino, st, &dst, &override);
 	if (r < 0)
 		return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "set attributes", -r);
 	/* File capabilities go last: the kernel drops security.capability on chown. */
@@ -471,7 +472,7 @@ static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
 		free(o.data_path);
 	}
 	bool override;
-	if ((r = copy_attrs(ino, &ust, &dst, &override)) < 0) {
+	if ((r = copy_attrs(ovl, ino, &ust, &dst, &override)) < 0) {
 		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, UPPER, "set attributes", -r);
 		goto cleanup;
 	}

@@ -70,6 +70,18 @@ static bool dir_within(int a_fd, int b_fd)
 	return false;
 }
 
+static unsigned long read_proc_id(const char *path, unsigned long fallback)
+{
+	FILE *f = fopen(path, "re");
+	unsigned long v = fallback;
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = fallback;
+		fclose(f);
+	}
+	return v;
+}
+
 int layers_open(struct ovl *ovl, const struct ovl_options *o, char *err, size_t errlen)
 {
 	int r;
@@ -84,6 +96,9 @@ int layers_open(struct ovl *ovl, const struct ovl_options *o, char *err, size_t 
 	ovl->read_only = !o->upperdir;
 	ovl->metacopy = o->metacopy;
 	ovl->writeback = o->writeback;
+	ovl->squash_unmapped = o->squash_unmapped;
+	ovl->overflow_uid = (uid_t)read_proc_id("/proc/sys/kernel/overflowuid", 65534);
+	ovl->overflow_gid = (gid_t)read_proc_id("/proc/sys/kernel/overflowgid", 65534);
 	ovl->fsync = o->fsync;
 	ovl->noxattrs = o->noxattrs;
 	ovl->acl = !o->noacl && !o->noxattrs;

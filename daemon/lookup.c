@@ -103,7 +103,17 @@ void access_done(struct ovl *ovl, struct access *a)
 	a->parent = NULL;
 }
 
-void ovl_apply_identity(struct ovl_inode *ino, struct stat *st)
+void ovl_squash_ids(const struct ovl *ovl, uid_t *uid, gid_t *gid)
+{
+	if (!ovl->squash_unmapped)
+		return;
+	if (*uid == ovl->overflow_uid)
+		*uid = geteuid();
+	if (*gid == ovl->overflow_gid)
+		*gid = getegid();
+}
+
+void ovl_apply_identity(const struct ovl *ovl, struct ovl_inode *ino, struct stat *st)
 {
 	st->st_ino = ino->st_ino;
 	pthread_mutex_lock(&ino->lock);
@@ -112,6 +122,7 @@ void ovl_apply_identity(struct ovl_inode *ino, struct stat *st)
 		st->st_gid = ino->o_gid;
 		st->st_mode = (st->st_mode & S_IFMT) | ino->o_mode;
 	}
+	ovl_squash_ids(ovl, &st->st_uid, &st->st_gid);
 	/* the index holds one name; lower names not linked up yet count too */
 	if (ino->indexed && st->st_nlink > 0)
 		st->st_nlink = st->st_nlink - 1 + (nlink_t)ino->nlink_lower_extra;
@@ -126,7 +137,7 @@ int ovl_getattr(struct ovl *ovl, struct ovl_inode *ino, struct stat *st)
 		r = ovl_fail(ovl, "getattr", ino, NULL, a.layer, "fstatat", errno);
 	access_done(ovl, &a);
 	if (r == 0)
-		ovl_apply_identity(ino, st);
+		ovl_apply_identity(ovl, ino, st);
 	if (r == 0 && S_ISREG(ino->type))
 		ovl_metacopy_blocks(ovl, ino, st);
 	return r;
@@ -324,7 +335,7 @@ int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 		}
 	}
 	*st_out = top;
-	ovl_apply_identity(ino, st_out);
+	ovl_apply_identity(ovl, ino, st_out);
 	if (S_ISREG(ino->type))
 		ovl_metacopy_blocks(ovl, ino, st_out);
 	*out = ino;

@@ -27,7 +27,9 @@ void access_done(struct ovl *ovl, struct access *a);
 /* Attributes of INO as reported: the topmost copy's stat with the stable inode number and any
  * ownership override applied. */
 int ovl_getattr(struct ovl *ovl, struct ovl_inode *ino, struct stat *st);
-void ovl_apply_identity(struct ovl_inode *ino, struct stat *st);
+/* squash_unmapped: overflow ids become the daemon's own. */
+void ovl_squash_ids(const struct ovl *ovl, uid_t *uid, gid_t *gid);
+void ovl_apply_identity(const struct ovl *ovl, struct ovl_inode *ino, struct stat *st);
 /* A metadata-only copy reports the block count of the lower file holding its data. */
 void ovl_metacopy_blocks(struct ovl *ovl, struct ovl_inode *ino, struct stat *st);
 

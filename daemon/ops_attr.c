@@ -30,7 +30,7 @@ static void reply_attr(fuse_req_t req, struct ovl *ovl, struct ovl_inode *ino,
 			if (ops_file_on_lower_data(fi) && inode_layer(ino) == UPPER)
 				r = ovl_getattr(ovl, ino, &st);
 			else
-				ovl_apply_identity(ino, &st);
+				ovl_apply_identity(ovl, ino, &st);
 		}
 	} else {
 		r = ovl_getattr(ovl, ino, &st);
@@ -47,7 +47,8 @@ void op_getattr(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 	reply_attr(req, ovl, node(ovl, n), fi);
 }
 
-static int set_mode(struct ovl *ovl, struct ovl_inode *ino, const struct loc *loc, mode_t mode)
+static int set_mode(struct ovl *ovl, struct ovl_inode *ino, const struct loc *loc, int hfd,
+		    mode_t mode)
 {
 	pthread_mutex_lock(&ino->lock);
 	bool ov = ino->has_override;
@@ -64,6 +65,8 @@ static int set_mode(struct ovl *ovl, struct ovl_inode *ino, const struct loc *lo
 	}
 	if (S_ISLNK(ino->type))
 		return 0;
+	if (hfd >= 0)
+		return fchmod(hfd, mode & 07777) < 0 && !ov ? -errno : 0;
 	char p[PATH_MAX_PROC];
 	loc_proc_path(loc, p, sizeof(p));
 	/* Through /proc: fchmodat has no AT_EMPTY_PATH here, and the name is not a symlink. */
@@ -73,14 +76,14 @@ static int set_mode(struct ovl *ovl, struct ovl_inode *ino, const struct loc *lo
 	return 0;
 }
 
-static int set_owner(struct ovl *ovl, struct ovl_inode *ino, const struct loc *loc, uid_t uid,
-		     gid_t gid)
+static int set_owner(struct ovl *ovl, struct ovl_inode *ino, const struct loc *loc, int hfd,
+		     uid_t uid, gid_t gid)
 {
 	int flags = AT_SYMLINK_NOFOLLOW | (loc->name[0] ? 0 : AT_EMPTY_PATH);
 	pthread_mutex_lock(&ino->lock);
 	bool ov = ino->has_override;
 	pthread_mutex_unlock(&ino->lock);
-	if (!ov && fchownat(loc->fd, loc->name, uid, gid, flags) == 0)
+	if (!ov && (hfd >= 0 ? fchown(hfd, uid, gid) : fchownat(loc->fd, loc->name, uid, gid, flags)) == 0)
 		return 0;
 	if (!ov && (!ovl->store_owner_in_xattr || (errno != EPERM && errno != EINVAL)))
 		return -errno;
@@ -105,7 +108,7 @@ static int set_owner(struct ovl *ovl, struct ovl_inode *ino, const struct loc *l
 	return 0;
 }
 
-static int set_times(const struct loc *loc, const struct stat *attr, int to_set)
+static int set_times(const struct loc *loc, int hfd, const struct stat *attr, int to_set)
 {
 	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
 	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
@@ -116,6 +119,8 @@ static int set_times(const struct loc *loc, const struct stat *attr, int to_set)
 		ts[1].tv_nsec = UTIME_NOW;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
 		ts[1] = attr->st_mtim;
+	if (hfd >= 0)
+		return futimens(hfd, ts) < 0 ? -errno : 0;
 	if (loc->name[0])
 		return utimensat(loc->fd, loc->name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 	char p[PATH_MAX_PROC];
@@ -123,10 +128,10 @@ static int set_times(const struct loc *loc, const struct stat *attr, int to_set)
 	return utimensat(AT_FDCWD, p, ts, 0) < 0 ? -errno : 0;
 }
 
-static int set_size(const struct loc *loc, off_t size, struct fuse_file_info *fi)
+static int set_size(const struct loc *loc, int hfd, off_t size)
 {
-	if (fi)
-		return ftruncate(ops_file_fd(fi), size) < 0 ? -errno : 0;
+	if (hfd >= 0)
+		return ftruncate(hfd, size) < 0 ? -errno : 0;
 	_cleanup_close_ int fd = openat(loc->fd, loc->name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -145,23 +150,27 @@ void op_setattr(fuse_req_t req, fuse_ino_t n, struct stat *attr, int to_set,
 		fuse_reply_err(req, -r);
 		return;
 	}
-	if ((r = access_get(ovl, ino, UPPER, &a)) == 0) {
+	/* An open handle on the upper copy reaches the file even after its name was removed
+	 * (the writeback cache sends times and sizes when an unlinked file is closed). */
+	int hfd = fi && !S_ISDIR(ino->type) && !ops_file_on_lower_data(fi) ? ops_file_fd(fi) : -1;
+	if ((r = access_get(ovl, ino, UPPER, &a)) == 0 || hfd >= 0) {
 		const char *what = NULL;
+		r = 0;
 		if (!what && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
-		    (r = set_owner(ovl, ino, &a.loc,
+		    (r = set_owner(ovl, ino, &a.loc, hfd,
 				   (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
 				   (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1)) < 0)
 			what = "fchownat";
 		if (!what && (to_set & FUSE_SET_ATTR_MODE) &&
-		    (r = set_mode(ovl, ino, &a.loc, attr->st_mode)) < 0)
+		    (r = set_mode(ovl, ino, &a.loc, hfd, attr->st_mode)) < 0)
 			what = "chmod";
 		if (!what && (to_set & FUSE_SET_ATTR_SIZE) &&
-		    (r = set_size(&a.loc, attr->st_size, fi)) < 0)
+		    (r = set_size(&a.loc, hfd, attr->st_size)) < 0)
 			what = "ftruncate";
 		if (!what &&
 		    (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
 			       FUSE_SET_ATTR_MTIME_NOW)) &&
-		    (r = set_times(&a.loc, attr, to_set)) < 0)
+		    (r = set_times(&a.loc, hfd, attr, to_set)) < 0)
 			what = "utimensat";
 		if (what && r != -EPERM && r != -EACCES && r != -EFBIG && r != -EINVAL &&
 		    r != -ENOSPC && r != -EDQUOT)

@@ -192,6 +192,10 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 			o->writeback = true;
 		return 0;
 	}
+	if (!strcmp(key, "squash_unmapped") && !v) {
+		o->squash_unmapped = true;
+		return 0;
+	}
 	if (!strcmp(key, "volatile") && !v) {
 		o->fsync = false;
 		return 0;

@@ -17,6 +17,7 @@ struct ovl_options {
 	bool metacopy;  /* metadata-only copy-up (kernel overlayfs metacopy=on) */
 	bool noacl;     /* don't offer POSIX ACLs to the kernel */
 	bool writeback; /* kernel writeback cache: writes gathered in the page cache */
+	bool squash_unmapped; /* report unmapped (overflow) owners as the daemon's own ids */
 	char *fuse_opts; /* comma-separated generic mount options handed to libfuse */
 };
 

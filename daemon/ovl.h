@@ -29,6 +29,12 @@ struct ovl {
 	bool noxattrs;
 	bool acl; /* POSIX ACLs offered to the kernel: it enforces them, we apply umask */
 	bool writeback; /* writeback cache negotiated: see ops_file.c for what it requires */
+	/* squash_unmapped: the kernel denies every write to a FUSE inode whose owner it cannot
+	 * map, so in a user namespace a checkout owned by an unmapped group would be read-only.
+	 * Owners that read as the overflow ids are reported (and copied up) as ours. */
+	bool squash_unmapped;
+	uid_t overflow_uid;
+	gid_t overflow_gid;
 	/* "trusted.overlay." when we may write trusted xattrs, else "user.overlay." (kernel
 	 * overlayfs' userxattr rule); the antares.* names follow the same namespace. */
 	const char *xattr_prefix;

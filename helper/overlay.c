@@ -94,10 +94,11 @@ static _Noreturn void exec_daemon(const char *daemon, int fuse_fd,
 		n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%s/proc/self/fd/%d", i ? ":" : "",
 			      l->lower_fds[i]);
 	/* metacopy=on: the upper is the sandbox's private state, read by nothing but the daemon,
-	 * so chmod -R or touch over a checkout need not copy any data. */
+	 * so chmod -R or touch over a checkout need not copy any data. squash_unmapped: files of
+	 * ids the namespace does not map (a checkout's group, say) must stay writable. */
 	snprintf(opts + n, sizeof(opts) - (size_t)n,
-		 ",upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d,metacopy=on", l->upper_fd,
-		 l->work_fd);
+		 ",upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d,metacopy=on,squash_unmapped",
+		 l->upper_fd, l->work_fd);
 	snprintf(fdarg, sizeof(fdarg), "%d", fuse_fd);
 
 	/* Hand over exactly these fds: everything else we hold is O_CLOEXEC. */
