@@ -172,8 +172,10 @@ void op_setattr(fuse_req_t req, fuse_ino_t n, struct stat *attr, int to_set,
 			       FUSE_SET_ATTR_MTIME_NOW)) &&
 		    (r = set_times(&a.loc, hfd, attr, to_set)) < 0)
 			what = "utimensat";
+		/* ENOENT is not logged: the kernel writes back the times of a file it still
+		 * caches after its last name went (writeback cache, no handle left). */
 		if (what && r != -EPERM && r != -EACCES && r != -EFBIG && r != -EINVAL &&
-		    r != -ENOSPC && r != -EDQUOT)
+		    r != -ENOSPC && r != -EDQUOT && r != -ENOENT)
 			r = ovl_fail(ovl, "setattr", ino, NULL, UPPER, what, -r);
 	}
 	access_done(ovl, &a);
