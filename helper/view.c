@@ -94,7 +94,7 @@ static int clone_plan_sources(struct view *v)
 }
 
 /* Hidden files are covered by clones of one empty read-only file. It lives on a tmpfs
- * attached at the staging directory, under everything attached there later, because a clone
+ * attached at the staging directory, under the view attached there next, because a clone
  * needs its source in our namespace (the kernel's check_mnt), not in a detached tree. */
 static int make_empty_file(struct view *v)
 {
@@ -138,8 +138,7 @@ static int clone_sources(struct view *v)
 			return step_fail(v->bind_mnts[i], NULL, "--%sbind %s: clone",
 					 b->readonly ? "ro-" : "", b->src);
 	}
-	int r = clone_plan_sources(v);
-	return r < 0 ? r : make_empty_file(v);
+	return clone_plan_sources(v);
 }
 
 static int clone_host_root(struct view *v)
@@ -425,6 +424,8 @@ static int build(struct view *v, int overlay_fd)
 	int r = clone_sources(v);
 	if (r == 0)
 		r = v->cfg->n_rootfs ? mount_rootfs(v) : clone_host_root(v);
+	if (r == 0) /* after mount_rootfs, which opens the layers by path, under the staging dir */
+		r = make_empty_file(v);
 	if (r < 0)
 		return r;
 	if ((r = mount_attach_path(v->root_mnt, STAGING)) < 0)
