@@ -42,9 +42,18 @@ struct view {
 	int rootfd;        /* the attached view */
 };
 
+/* What hides a path: nothing to run, nothing to open as a device, nothing setuid. */
+#define HIDE_ATTRS (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+
 static const char *kind_name(enum policy_mount_kind k)
 {
-	return k == POLICY_MOUNT_RO ? "ro" : k == POLICY_MOUNT_RW ? "rw" : k == POLICY_MOUNT_TMPFS ? "tmpfs" : "hide";
+	static const char *const names[] = {
+		[POLICY_MOUNT_RO] = "ro",
+		[POLICY_MOUNT_RW] = "rw",
+		[POLICY_MOUNT_TMPFS] = "tmpfs",
+		[POLICY_MOUNT_HIDE] = "hide",
+	};
+	return names[k];
 }
 
 /* A bind of a host path: cloned with its submounts, nosuid and nodev, read-only if asked.
@@ -104,9 +113,10 @@ static int make_empty_file(struct view *v)
 	if (!needed)
 		return 0;
 	const char *opts[] = { "mode=0755", NULL };
-	_cleanup_close_ int tmp = mount_fs("tmpfs", "antares-hidden", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	_cleanup_close_ int tmp = mount_fs("tmpfs", "antares-hidden", opts, HIDE_ATTRS);
 	if (tmp < 0 || mount_attach_path(tmp, STAGING) < 0)
-		return step_fail(tmp < 0 ? tmp : negerrno(), NULL, "create the empty file for hidden files");
+		return step_fail(tmp < 0 ? tmp : negerrno(), NULL,
+				 "create the empty file for hidden files");
 	_cleanup_close_ int dir = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int f = dir < 0 ? -1 : openat(dir, "empty", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
 	if (f < 0 || close(f) < 0 || (v->empty_file = openat(dir, "empty", O_PATH | O_CLOEXEC)) < 0)
@@ -271,13 +281,13 @@ static int hide_path(struct view *v, const char *path, bool optional)
 				 "hide %s", path);
 	if (!S_ISDIR(st.st_mode)) {
 		_cleanup_close_ int mnt = mount_clone(v->empty_file, "", false);
-		int r = mnt < 0 ? mnt : mount_set_attrs(mnt, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, false);
+		int r = mnt < 0 ? mnt : mount_set_attrs(mnt, MOUNT_ATTR_RDONLY | HIDE_ATTRS, 0, false);
 		if (r < 0)
 			return step_fail(r, NULL, "hide %s: clone the empty file", path);
 		return attach_at(v, mnt, path, "an empty file");
 	}
 	const char *opts[] = { "mode=0755", NULL };
-	int mnt = mount_fs("tmpfs", "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	int mnt = mount_fs("tmpfs", "tmpfs", opts, HIDE_ATTRS);
 	if (mnt < 0)
 		return step_fail(mnt, NULL, "create tmpfs for %s", path);
 	v->sealed[v->n_sealed++] = mnt;

@@ -3,7 +3,8 @@
 # the allow-list (names and LC_* patterns), then set and unset; hostname in a private uts
 # namespace; uid/gid from the policy unless --uid/--gid say otherwise; ipc/uts = host share the
 # host's namespaces (a hostname is then ignored, with a warning); user-map = subid maps a range
-# like --map-users; a limit above our own hard limit is clamped, and --verbose says so.
+# like --map-users; kept capabilities are in every set; a limit above our own hard limit is
+# clamped, and --verbose says so.
 . "$(dirname "$0")/../sandbox-lib.sh"
 P="$T/proj"
 make_project "$P"
@@ -36,6 +37,14 @@ $want"
 # The default profile keeps the environment but for the agents.
 [ "$(SSH_AUTH_SOCK=/x OTHER=other sbx -- sh -c 'echo ${SSH_AUTH_SOCK:-unset} $OTHER')" = "unset other" ] ||
 	fail "build: SSH_AUTH_SOCK must go, the rest stay"
+
+# Kept capabilities: in every set, for uid 0 inside and (through the ambient set) any other.
+printf 'include build\n[capabilities]\nkeep = CAP_CHOWN CAP_FOWNER\n' > "$T/caps.policy"
+for uid in 0 1000; do
+	out=$(sbx --policy "$T/caps.policy" --uid $uid -- sh -c 'grep ^Cap /proc/self/status | tr -d "\t" | tr "\n" " "')
+	[ "$out" = "CapInh:0000000000000009 CapPrm:0000000000000009 CapEff:0000000000000009 CapBnd:0000000000000009 CapAmb:0000000000000009 " ] ||
+		fail "keep = CAP_CHOWN CAP_FOWNER as uid $uid: $out"
+done
 
 # ipc and uts shared with the host; a hostname cannot apply then.
 printf 'include build\n[namespaces]\nipc = host\nuts = host\nhostname = ignored\n' > "$T/share.policy"

@@ -3,7 +3,8 @@
 # tmpfs (empty, writable, private), ro and rw binds (an ro path inside an rw one), optional
 # paths skipped, a missing non-optional one refused; a hide inside the project covers the
 # overlay while home = ro does not cover a project in the home directory; --bind wins over the
-# policy; the state directory stays hidden even under home = rw.
+# policy, also inside a hidden directory; a policy naming /tmp replaces the sandbox's; the
+# state directory stays hidden even under home = rw.
 . "$(dirname "$0")/../sandbox-lib.sh"
 P="$T/proj"
 make_project "$P"
@@ -50,6 +51,19 @@ done
 mkdir -p "$T/src" && echo from-bind > "$T/src/b"
 [ "$(sbx --policy "$T/view.policy" --ro-bind "$T/src" "$HOME/secret-dir" -- cat "$HOME/secret-dir/b")" = \
 	from-bind ] || fail "--ro-bind does not win over the policy's hide"
+
+# ... and can be placed inside a hidden directory, which is read-only only once they are there.
+out=$(sbx --policy "$T/view.policy" --ro-bind "$T/src" "$HOME/secret-dir/sub" -- sh -c \
+	'cd ~/secret-dir; ls -A; cat sub/b; touch x 2>/dev/null || echo sealed') || fail "bind in a hidden dir: $out"
+[ "$out" = "$(printf 'sub\nfrom-bind\nsealed')" ] || fail "a bind inside a hidden directory: $out"
+
+# A policy that says nothing of /tmp gets the sandbox's own; one that does, decides.
+printf '[syscalls]\ndefault = allow\n' > "$T/plain.policy"
+[ "$(sbx --policy "$T/plain.policy" -- sh -c "touch /tmp/x && echo writable; test -e '$T/view.policy' && echo host-tmp")" = writable ] ||
+	fail "a policy without /tmp: not the sandbox's empty, writable /tmp"
+printf '[syscalls]\ndefault = allow\n[filesystem]\nro = /tmp\n' > "$T/tmp-ro.policy"
+[ "$(sbx --policy "$T/tmp-ro.policy" -- sh -c "test -e '$T/view.policy' && echo host-tmp; touch /tmp/x 2>/dev/null || echo ro")" = \
+	"$(printf 'host-tmp\nro')" ] || fail "ro = /tmp does not replace the sandbox's /tmp"
 
 # A project in the home directory: home = ro binds the home directory under the overlay.
 P2="$HOME/src/proj2"
