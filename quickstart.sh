@@ -16,7 +16,7 @@ echo "built build/helper/antares-sandbox and build/daemon/antares-overlayd"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 # --upper: keep this demo's upper layer out of your state directory. The workload script is
-# bound in read-only: the repository may live under $HOME, which the sandbox hides.
+# bound in read-only: the repository may live under $HOME, which policies like strict hide.
 workload=$PWD/examples/workload.sh
 cd examples/project
 "$sandbox" --project . --upper "$scratch" --ro-bind "$workload" /tmp/workload.sh -- /tmp/workload.sh

@@ -1,6 +1,7 @@
-/* Capability dropping with libcap. Kept capabilities stay in the bounding, permitted,
- * effective and inheritable sets and are raised in the ambient set, so they survive execve
- * whether the command runs as uid 0 inside (bounding decides) or as another id (ambient). */
+/* Capability dropping with libcap. The capabilities a policy keeps (policy_compile_caps) stay
+ * in the bounding, permitted, effective and inheritable sets and are raised in the ambient set,
+ * so they survive execve whether the command runs as uid 0 inside (bounding decides) or as
+ * another id (ambient). Every other capability leaves every set. */
 #include "caps.h"
 
 #include <errno.h>
@@ -10,6 +11,12 @@
 
 #include "util.h"
 
+static void cap_freep(char **p)
+{
+	cap_free(*p);
+}
+#define _cleanup_cap_free_ __attribute__((cleanup(cap_freep)))
+
 static bool is_kept(cap_value_t c, const cap_value_t *keep, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -18,16 +25,10 @@ static bool is_kept(cap_value_t c, const cap_value_t *keep, size_t n)
 	return false;
 }
 
-int caps_drop_except(const char *const *keep_names, size_t n_keep)
+int caps_drop_except(const cap_value_t *keep, size_t n_keep)
 {
-	cap_value_t keep[64];
 	if (n_keep > 64)
 		return step_fail(-E2BIG, NULL, "capabilities: too many kept");
-	for (size_t i = 0; i < n_keep; i++)
-		if (cap_from_name(keep_names[i], &keep[i]) < 0)
-			return step_fail(-EINVAL, "fix the policy", "capability %s: unknown name",
-					 keep_names[i]);
-
 	/* Bounding first: dropping from it needs CAP_SETPCAP, which goes last. */
 	for (cap_value_t c = 0; c < 64; c++) {
 		if (is_kept(c, keep, n_keep))
@@ -43,9 +44,9 @@ int caps_drop_except(const char *const *keep_names, size_t n_keep)
 		return step_fail(negerrno(), NULL, "clear the ambient capability set");
 
 	cap_t caps = cap_init();
+	int r = 0;
 	if (!caps)
 		return step_fail(negerrno(), NULL, "cap_init");
-	int r = 0;
 	if (n_keep &&
 	    (cap_set_flag(caps, CAP_EFFECTIVE, (int)n_keep, keep, CAP_SET) < 0 ||
 	     cap_set_flag(caps, CAP_PERMITTED, (int)n_keep, keep, CAP_SET) < 0 ||
@@ -57,8 +58,10 @@ int caps_drop_except(const char *const *keep_names, size_t n_keep)
 	if (r < 0)
 		return step_fail(r, NULL, "set the process capabilities");
 	for (size_t i = 0; i < n_keep; i++)
-		if (cap_set_ambient(keep[i], CAP_SET) < 0)
-			return step_fail(negerrno(), NULL, "raise ambient capability %s",
-					 keep_names[i]);
+		if (cap_set_ambient(keep[i], CAP_SET) < 0) {
+			r = negerrno();
+			_cleanup_cap_free_ char *name = cap_to_name(keep[i]);
+			return step_fail(r, NULL, "raise ambient capability %s", name ? name : "?");
+		}
 	return 0;
 }

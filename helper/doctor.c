@@ -1,7 +1,7 @@
 /* The doctor's checks. Each runs where the sandbox would do the same thing: /dev/fuse is opened
  * and FUSE mounted inside a fresh user namespace (permissions there differ from the host's),
- * seccomp is tested by loading the real default filter, and the last check is a real
- * sandbox run that writes a SQLite WAL database and copies a file up. */
+ * seccomp is tested by loading the default policy's real filter, and the last check is a real
+ * sandbox run under that policy that writes a SQLite WAL database and copies a file up. */
 #include "doctor.h"
 
 #include <errno.h>
@@ -120,18 +120,21 @@ static void check_namespaces(int r[P_N])
 		report(true, "FUSE mount in a user namespace", "mounted FUSE on a /dev/fuse fd");
 }
 
-static void check_seccomp(void)
+static void check_seccomp(const struct sandbox_policy *policy)
 {
+	if (!policy) {
+		report(false, "seccomp", "the default policy '%s' could not be loaded (see above); "
+		       "fix: install antares's profiles, or set ANTARES_POLICY_PATH to a directory "
+		       "holding %s.policy", SANDBOX_POLICY_DEFAULT, SANDBOX_POLICY_DEFAULT);
+		return;
+	}
 	pid_t pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 		dup2(null, STDERR_FILENO); /* the verdict is the exit status */
-		const struct sandbox_policy *p;
-		char err[256];
-		if (sandbox_policy_load(NULL, &p, err, sizeof(err)) < 0 ||
-		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(2);
-		if (seccomp_apply(p) < 0)
+		if (seccomp_apply(policy->filter) < 0)
 			_exit(3);
 		_exit(syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -1, 0) < 0 && errno == EPERM ? 0 : 4);
 	}
@@ -139,13 +142,15 @@ static void check_seccomp(void)
 	waitpid(pid, &st, 0);
 	int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	if (code == 0)
-		report(true, "seccomp", "loaded the default filter (x86-64, i386, x32): keyctl() got EPERM");
+		report(true, "seccomp", "loaded the %s policy's filter (every ABI of this machine): "
+		       "keyctl() got EPERM", SANDBOX_POLICY_DEFAULT);
 	else if (code == 3)
 		report(false, "seccomp", "the kernel refused the filter; fix: a kernel with "
 		       "CONFIG_SECCOMP_FILTER, and no outer sandbox forbidding seccomp");
 	else
 		report(false, "seccomp", "the filter loaded but did not deny keyctl (status %d); "
-		       "fix: report this as a bug", code);
+		       "fix: check the %s profile, or report this as a bug", code,
+		       SANDBOX_POLICY_DEFAULT);
 }
 
 static bool helper_ok(const char *name, char *why, size_t len)
@@ -237,7 +242,8 @@ static int write_file(const char *dir, const char *name, const char *text)
 	return fclose(f) < 0 ? negerrno() : 0;
 }
 
-static int run_probe(const char *scratch, const char *overlayd, bool verbose)
+static int run_probe(const char *scratch, const struct sandbox_policy *policy, const char *overlayd,
+		     bool verbose)
 {
 	char lower[4200], state[4200], upper[4300];
 	snprintf(lower, sizeof(lower), "%s/lower", scratch);
@@ -246,13 +252,14 @@ static int run_probe(const char *scratch, const char *overlayd, bool verbose)
 	if (mkdir(lower, 0755) < 0 || write_file(lower, "tracked", "lower\n") < 0)
 		return 1;
 	_cleanup_close_ int lock = project_state_open(state, lower, true, true);
-	const struct sandbox_policy *policy;
-	char err[256];
-	if (lock < 0 || sandbox_policy_load(NULL, &policy, err, sizeof(err)) < 0)
+	if (lock < 0)
 		return 1;
+	const struct policy_plan *plan = policy->plan;
 	struct sandbox_config cfg = { .project = lower, .state_dir = state, .policy = policy,
-				      .overlayd = overlayd, .uid = 0, .gid = 0, .cwd = lower,
-				      .fn = probe_in_sandbox, .verbose = verbose };
+				      .net_none = plan->net == POLICY_NET_NONE,
+				      .map_users = plan->user_map == POLICY_USER_MAP_SUBID,
+				      .uid = plan->uid, .gid = plan->gid, .overlayd = overlayd,
+				      .cwd = lower, .fn = probe_in_sandbox, .verbose = verbose };
 	int status = sandbox_run(&cfg);
 	if (status != 0)
 		return status;
@@ -268,10 +275,11 @@ static int run_probe(const char *scratch, const char *overlayd, bool verbose)
 	return 0;
 }
 
-static void check_end_to_end(const char *overlayd, bool verbose, bool prerequisites)
+static void check_end_to_end(const struct sandbox_policy *policy, const char *overlayd,
+			     bool verbose, bool prerequisites)
 {
 	const char *check = "overlay probe";
-	if (!prerequisites) {
+	if (!prerequisites || !policy) {
 		report(false, check, "not run: it needs the checks above to pass");
 		return;
 	}
@@ -288,7 +296,7 @@ static void check_end_to_end(const char *overlayd, bool verbose, bool prerequisi
 		       scratch, strerror(errno));
 		return;
 	}
-	int r = run_probe(scratch, overlayd, verbose);
+	int r = run_probe(scratch, policy, overlayd, verbose);
 	rm_rf_at(AT_FDCWD, scratch);
 	if (r == 0)
 		report(true, check, "SQLite WAL database and a copy-up in a sandbox on a scratch "
@@ -307,11 +315,15 @@ static void check_end_to_end(const char *overlayd, bool verbose, bool prerequisi
 int doctor_run(const char *overlayd, bool verbose)
 {
 	int r[P_N];
+	struct sandbox_policy *policy = NULL;
 	probe_namespaces(r);
 	check_namespaces(r);
-	check_seccomp();
+	if (sandbox_policy_load(SANDBOX_POLICY_DEFAULT, &policy) < 0)
+		policy = NULL;
+	check_seccomp(policy);
 	check_newuidmap();
-	check_end_to_end(overlayd, verbose, r[P_FUSE_MOUNT] == 0);
+	check_end_to_end(policy, overlayd, verbose, r[P_FUSE_MOUNT] == 0);
+	sandbox_policy_free(policy);
 	if (failures)
 		printf("doctor: %d check%s failed\n", failures, failures > 1 ? "s" : "");
 	else

@@ -1,7 +1,8 @@
 /* pid 1 of the sandbox and the command it starts. pid 1 builds the root view in a mount
  * namespace of its own (so pivot_root cannot move the daemon's root), forks the command, then
- * only reaps and forwards signals. The command hardens itself in the order of DESIGN.md
- * section 4, the seccomp filter last, and execs. */
+ * only reaps, forwards signals and enforces the policy's timeout. The command hardens itself in
+ * the order of DESIGN.md section 4 (limits, capabilities, no_new_privs, environment, the seccomp
+ * filter last) and execs. */
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +75,19 @@ static _Noreturn void exec_path(char *const *argv)
 	_exit(EXIT_CANNOT_EXEC);
 }
 
+/* The policy's resource limits, already clamped to what we may set (sandbox-policy.c). */
+static int set_limits(const struct policy_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_rlimits; i++) {
+		const struct policy_rlimit *l = &plan->rlimits[i];
+		struct rlimit rl = { .rlim_cur = l->soft, .rlim_max = l->hard };
+		if (setrlimit(l->resource, &rl) < 0)
+			return step_fail(negerrno(), NULL, "set the policy's limit %s",
+					 sandbox_rlimit_name(l->resource));
+	}
+	return 0;
+}
+
 static _Noreturn void exec_command(const struct sandbox_config *cfg, const sigset_t *saved)
 {
 	int r;
@@ -83,12 +98,14 @@ static _Noreturn void exec_command(const struct sandbox_config *cfg, const sigse
 		step_fail(negerrno(), NULL, "setsid"), _exit(EXIT_SETUP_FAILED);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != 1)
 		_exit(EXIT_SETUP_FAILED);
-	const struct sandbox_policy *p = cfg->policy;
-	if (caps_drop_except(p->keep_caps, p->n_keep_caps) < 0)
+	const struct policy_plan *plan = cfg->policy->plan;
+	if (set_limits(plan) < 0 || caps_drop_except(plan->caps, plan->n_caps) < 0)
 		_exit(EXIT_SETUP_FAILED);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		step_fail(negerrno(), NULL, "PR_SET_NO_NEW_PRIVS"), _exit(EXIT_SETUP_FAILED);
-	if (seccomp_apply(p) < 0)
+	if (cfg->envp)
+		environ = cfg->envp; /* exec_path looks up PATH in the command's environment */
+	if (seccomp_apply(cfg->policy->filter) < 0)
 		_exit(EXIT_SETUP_FAILED);
 	sigprocmask(SIG_SETMASK, saved, NULL);
 	if (cfg->fn)
@@ -116,7 +133,10 @@ static int init_run(const struct sandbox_config *cfg, int overlay_fd, const sigs
 	sandbox_signal_set(&mask);
 	sigaddset(&mask, SIGCHLD);
 	pid_t group = -pid; /* the command leads its own session: signal all of it */
-	return wait_forwarding(pid, &group, &mask, false, NULL, NULL);
+	/* The timeout is kept here, inside: the command cannot signal pid 1, and when pid 1
+	 * returns the kernel kills whatever is left in the pid namespace. */
+	return wait_forwarding(pid, &group, &mask, false, cfg->policy->plan->timeout_sec, NULL,
+			       NULL);
 }
 
 pid_t init_start(const struct sandbox_config *cfg, int overlay_fd, const sigset_t *saved)

@@ -1,9 +1,9 @@
-/* antares-sandbox: command line, then wiring of project, state, policy and the run. */
+/* antares-sandbox: command line, then wiring of project, state, policy and the run. Where the
+ * command line and the policy both speak, the command line wins (resolve_policy). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,26 +45,32 @@ static const char usage[] =
 	"      --rootfs DIR[:DIR...]  image layers (topmost first) as / instead of the host's\n"
 	"      --bind SRC DST     make host SRC visible at DST, writable\n"
 	"      --ro-bind SRC DST  make host SRC visible at DST, read-only\n"
-	"      --net MODE         none (loopback only) or host (default)\n"
+	"      --net MODE         none (loopback only) or host (default: the policy's)\n"
 	"      --keep-fd N        pass file descriptor N to the command (repeatable)\n"
 	"\n"
 	"Identity:\n"
-	"      --uid N            your id inside the sandbox (default 0)\n"
-	"      --gid N            your group inside the sandbox (default 0)\n"
+	"      --uid N            your id inside the sandbox (default: the policy's, 0)\n"
+	"      --gid N            your group inside the sandbox (default: the policy's, 0)\n"
 	"      --map-users        also map your subordinate ids (newuidmap, /etc/subuid)\n"
 	"\n"
 	"Policy:\n"
-	"      --policy NAME|FILE     the policy to apply (default: default)\n"
+	"      --policy NAME|FILE     the policy to apply (default: build); names are looked\n"
+	"                             up in $ANTARES_POLICY_PATH, else ~/.config/antares/policy,\n"
+	"                             /etc/antares/policy and the shipped profiles\n"
 	"      --check-policy NAME|FILE  validate a policy and exit\n"
 	"      --print-policy NAME|FILE  print the resolved policy and exit\n"
+	"\n"
+	"Where an option and the policy both speak (--net, --uid, --gid, --bind), the\n"
+	"option wins.\n"
 	"\n"
 	"  -v, --verbose          log each setup step\n"
 	"  -h, --help             show this help and exit\n"
 	"  -V, --version          show the version and exit\n"
 	"\n"
-	"Exit status: COMMAND's status, or 128+N if it was killed by signal N; 125 if\n"
-	"antares-sandbox itself failed, 126 if COMMAND could not be executed, 127 if it was\n"
-	"not found. doctor: 0 if every check passed, else 1.\n";
+	"Exit status: COMMAND's status, or 128+N if it was killed by signal N; 124 if the\n"
+	"policy's timeout stopped it, 125 if antares-sandbox itself failed, 126 if COMMAND\n"
+	"could not be executed, 127 if it was not found. --check-policy and --print-policy:\n"
+	"0, or 1 if the policy is invalid. doctor: 0 if every check passed, else 1.\n";
 
 #define MAX_ITEMS 64
 
@@ -75,6 +81,7 @@ struct options {
 	struct bind_mount binds[MAX_ITEMS];
 	int keep_fds[MAX_ITEMS];
 	bool diff, reset;
+	bool net_given, uid_given, gid_given;
 	char *rootfs_buf;
 };
 
@@ -176,6 +183,7 @@ static int parse_long(struct options *o, int ch, int argc, char **argv)
 		if (strcmp(optarg, "none") && strcmp(optarg, "host"))
 			return bad("--net '%s' is unknown: use none or host", optarg);
 		o->cfg.net_none = !strcmp(optarg, "none");
+		o->net_given = true;
 		break;
 	case 'k': {
 		unsigned fd;
@@ -191,9 +199,9 @@ static int parse_long(struct options *o, int ch, int argc, char **argv)
 			return bad(ch == 'u' ? "--uid '%s' must be a number 0-65535"
 					     : "--gid '%s' must be a number 0-65535", optarg);
 		if (ch == 'u')
-			o->cfg.uid = id;
+			o->cfg.uid = id, o->uid_given = true;
 		else
-			o->cfg.gid = id;
+			o->cfg.gid = id, o->gid_given = true;
 		break;
 	case 'm': o->cfg.map_users = true; break;
 	case 'p': o->policy = optarg; break;
@@ -296,32 +304,58 @@ static int do_diff(struct options *o, const char *state)
 	return diff_print(upper, o->lowers, o->cfg.n_lowers + 1, stdout) < 0 ? EXIT_SETUP_FAILED : 0;
 }
 
+/* --check-policy and --print-policy: 0 or 1, like antares-policy (issue 5), not 125. */
 static int do_policy(struct options *o)
 {
-	const struct sandbox_policy *p;
-	char err[512];
-	const char *name = o->print_policy ? o->print_policy : o->check_policy;
-	if (sandbox_policy_load(name, &p, err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		return EXIT_SETUP_FAILED;
-	}
 	if (o->print_policy)
-		sandbox_policy_print(p, stdout);
-	else
-		printf("policy %s (%s): OK\n", p->name, p->origin);
+		return sandbox_policy_print(o->print_policy, stdout, stderr);
+	return sandbox_policy_check(o->check_policy, stdout, stderr);
+}
+
+/* The command line wins where it and the policy both speak; --map-users and a policy's
+ * user-map = subid ask for the same thing, so either is enough. */
+static void resolve_policy(struct options *o)
+{
+	const struct policy_plan *plan = o->cfg.policy->plan;
+	if (!o->net_given)
+		o->cfg.net_none = plan->net == POLICY_NET_NONE;
+	if (!o->uid_given)
+		o->cfg.uid = plan->uid;
+	if (!o->gid_given)
+		o->cfg.gid = plan->gid;
+	o->cfg.map_users |= plan->user_map == POLICY_USER_MAP_SUBID;
+	log_info("policy %s: network %s%s, ids %u:%u%s", o->cfg.policy->name,
+		 o->cfg.net_none ? "none" : "host", o->net_given ? " (--net)" : "",
+		 (unsigned)o->cfg.uid, (unsigned)o->cfg.gid,
+		 o->cfg.map_users ? ", subordinate ids mapped" : "");
+}
+
+static int load_policy(struct options *o)
+{
+	struct sandbox_policy *p;
+	if (sandbox_policy_load(o->policy ? o->policy : SANDBOX_POLICY_DEFAULT, &p) < 0)
+		return -EINVAL;
+	o->cfg.policy = p; /* lives as long as the run */
+	resolve_policy(o);
 	return 0;
 }
 
-static const char *home_dir(void)
+/* What the command must not reach around the overlay: the upper layer of this run (--upper),
+ * or every project's ($XDG_STATE_HOME/antares); nothing with --ephemeral. */
+static char *state_to_hide(const struct options *o, const char *state)
 {
-	const char *home = getenv("HOME");
-	struct passwd *pw = getpwuid(getuid());
-	return home && *home ? home : pw ? pw->pw_dir : NULL;
+	if (o->cfg.ephemeral)
+		return NULL;
+	char *s = realpath(state, NULL);
+	char *slash = s && !o->upper ? strrchr(s, '/') : NULL;
+	if (slash && slash != s)
+		*slash = 0;
+	return s;
 }
 
 static int run(struct options *o)
 {
-	char err[512], cwd[PATH_MAX], state[PATH_MAX];
+	char cwd[PATH_MAX], state[PATH_MAX];
 	int r = resolve_paths(o, cwd, sizeof(cwd), state, sizeof(state));
 	if (r < 0)
 		return EXIT_SETUP_FAILED;
@@ -330,17 +364,18 @@ static int run(struct options *o)
 	o->cfg.binds = o->binds;
 	o->cfg.keep_fds = o->keep_fds;
 	o->cfg.cwd = cwd;
-	o->cfg.home = home_dir();
 	log_info("project %s, state %s", o->cfg.project, o->cfg.ephemeral ? "(tmpfs)" : state);
 	if (o->diff)
 		return do_diff(o, state);
+	/* --reset needs the policy only to learn whether the upper layer has subordinate ids. */
+	if ((!o->reset || !o->cfg.map_users) && load_policy(o) < 0)
+		return EXIT_SETUP_FAILED;
 	if (o->reset)
 		return do_reset(o, state);
-	if (sandbox_policy_load(o->policy, &o->cfg.policy, err, sizeof(err)) < 0) {
-		log_error("%s", err);
+	if (policy_plan_environ(o->cfg.policy->plan, environ, &o->cfg.envp) < 0) {
+		log_error("the command's environment: %s", strerror(ENOMEM));
 		return EXIT_SETUP_FAILED;
 	}
-	o->cfg.net_none |= o->cfg.policy->net_none;
 	if (!(o->cfg.overlayd = overlay_find_daemon())) {
 		log_error("antares-overlayd not found beside antares-sandbox, in the install directory "
 			  "or in PATH: install it, or set ANTARES_OVERLAYD to its path");
@@ -351,6 +386,7 @@ static int run(struct options *o)
 	    (lock = project_state_open(state, o->cfg.project, true, true)) < 0)
 		return EXIT_SETUP_FAILED;
 	o->cfg.state_dir = state;
+	o->cfg.state_hide = state_to_hide(o, state);
 	return sandbox_run(&o->cfg);
 }
 

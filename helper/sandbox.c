@@ -54,15 +54,75 @@ static void forward(pid_t *target, int sig)
 		kill(-*target, sig);
 }
 
+/* After the policy's timeout: SIGTERM, then SIGKILL this long after, as a build that cleans up
+ * on SIGTERM (make deletes half-written targets) needs a moment, and one that ignores it
+ * must still end. */
+#define TIMEOUT_GRACE_SEC 5
+
+struct deadline {
+	struct timespec at;
+	int stage; /* 0 armed, 1 SIGTERM sent, 2 SIGKILL sent; -1 none */
+};
+
+static void deadline_arm(struct deadline *d, uint64_t sec)
+{
+	d->stage = -1;
+	if (sec == 0 || sec > (uint64_t)INT32_MAX * 16) /* centuries: none, and no overflow */
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &d->at);
+	d->at.tv_sec += (time_t)sec;
+	d->stage = 0;
+}
+
+/* Wait for a signal in MASK until D's next step is due; -1 with errno EAGAIN when it is. */
+static int wait_signal(const sigset_t *mask, siginfo_t *si, const struct deadline *d)
+{
+	if (d->stage < 0 || d->stage >= 2)
+		return sigwaitinfo(mask, si);
+	struct timespec now, left;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left.tv_sec = d->at.tv_sec - now.tv_sec;
+	left.tv_nsec = d->at.tv_nsec - now.tv_nsec;
+	if (left.tv_nsec < 0)
+		left.tv_nsec += 1000000000L, left.tv_sec--;
+	if (left.tv_sec < 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return sigtimedwait(mask, si, &left);
+}
+
+static void deadline_step(struct deadline *d, pid_t main, pid_t *fwd, uint64_t timeout_sec)
+{
+	if (d->stage == 0) {
+		log_error("the command ran longer than the policy's timeout of %llu s: stopping it "
+			  "(exit status %d)",
+			  (unsigned long long)timeout_sec, EXIT_TIMEOUT);
+		forward(fwd, SIGTERM);
+		d->at.tv_sec += TIMEOUT_GRACE_SEC;
+	} else {
+		log_warning("the command is still running %d s after SIGTERM: killing it",
+			    TIMEOUT_GRACE_SEC);
+		forward(fwd, SIGKILL);
+		kill(main, SIGKILL);
+	}
+	d->stage++;
+}
+
 int wait_forwarding(pid_t main, pid_t *fwd, const sigset_t *mask, bool escalate,
-		    void (*other)(pid_t, int, void *), void *ud)
+		    uint64_t timeout_sec, void (*other)(pid_t, int, void *), void *ud)
 {
 	int stops = 0;
+	struct deadline d;
+	deadline_arm(&d, timeout_sec);
 	for (;;) {
 		siginfo_t si;
-		int sig = sigwaitinfo(mask, &si);
-		if (sig < 0)
-			continue; /* EINTR */
+		int sig = wait_signal(mask, &si, &d);
+		if (sig < 0) {
+			if (errno == EAGAIN)
+				deadline_step(&d, main, fwd, timeout_sec);
+			continue; /* else EINTR */
+		}
 		if (sig != SIGCHLD) {
 			log_info("forwarding signal %d", sig);
 			forward(fwd, sig);
@@ -76,7 +136,7 @@ int wait_forwarding(pid_t main, pid_t *fwd, const sigset_t *mask, bool escalate,
 		pid_t p;
 		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (p == main)
-				return status_of(st);
+				return d.stage > 0 ? EXIT_TIMEOUT : status_of(st);
 			if (other)
 				other(p, st, ud);
 		}
@@ -191,6 +251,24 @@ static int start_overlay(struct run *run)
 	return mnt;
 }
 
+/* The namespaces the policy (and --net) ask for besides user and mount: pid always; ipc, uts
+ * unless shared with the host; network for --net none / net = none, with loopback up. */
+static int unshare_namespaces(const struct sandbox_config *cfg)
+{
+	const struct policy_plan *plan = cfg->policy->plan;
+	bool ipc = plan->ipc == POLICY_SHARE_PRIVATE, uts = plan->uts == POLICY_SHARE_PRIVATE;
+	int flags = CLONE_NEWPID | (ipc ? CLONE_NEWIPC : 0) | (uts ? CLONE_NEWUTS : 0) |
+		    (cfg->net_none ? CLONE_NEWNET : 0);
+	if (unshare(flags) < 0)
+		return step_fail(negerrno(), NULL, "create the pid%s%s%s namespaces",
+				 ipc ? ", ipc" : "", uts ? ", uts" : "", cfg->net_none ? ", network" : "");
+	log_info("new pid%s%s%s namespaces", ipc ? ", ipc" : "", uts ? ", uts" : "",
+		 cfg->net_none ? ", network" : "");
+	if (uts && plan->hostname && sethostname(plan->hostname, strlen(plan->hostname)) < 0)
+		return step_fail(negerrno(), NULL, "set the host name %s", plan->hostname);
+	return cfg->net_none ? net_loopback_up() : 0;
+}
+
 static int setup_main(void *arg)
 {
 	struct run *run = arg;
@@ -204,20 +282,14 @@ static int setup_main(void *arg)
 	int mnt = start_overlay(run);
 	if (mnt < 0)
 		goto fail;
-	int flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (cfg->net_none ? CLONE_NEWNET : 0);
-	if (unshare(flags) < 0) {
-		step_fail(negerrno(), NULL, "create the pid, ipc%s namespaces",
-			  cfg->net_none ? ", uts and network" : " and uts");
-		goto fail;
-	}
-	if (cfg->net_none && net_loopback_up() < 0)
+	if (unshare_namespaces(cfg) < 0)
 		goto fail;
 	pid_t init = init_start(cfg, mnt, &run->saved);
 	close(mnt); /* pid 1 holds the overlay now; it dies with pid 1's mount namespace */
 	if (init < 0)
 		goto fail;
 	pid_t fwd = init;
-	int status = wait_forwarding(init, &fwd, &run->mask, false, note_daemon, run);
+	int status = wait_forwarding(init, &fwd, &run->mask, false, 0, note_daemon, run);
 	log_info("pid 1 exited with status %d; waiting for antares-overlayd", status);
 	if (run->daemon_status < 0)
 		run->daemon_status = wait_or_kill(run->daemon, 10000);
@@ -270,7 +342,7 @@ int sandbox_run(const struct sandbox_config *cfg)
 	int status = EXIT_SETUP_FAILED;
 	if (pid > 0) {
 		pid_t fwd = pid;
-		status = wait_forwarding(pid, &fwd, &run.mask, true, NULL, NULL);
+		status = wait_forwarding(pid, &fwd, &run.mask, true, 0, NULL, NULL);
 	}
 	reap_all();
 	sigprocmask(SIG_SETMASK, &run.saved, NULL);

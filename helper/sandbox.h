@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "sandbox-policy.h"
@@ -24,15 +25,18 @@ struct sandbox_config {
 	size_t n_rootfs;
 	const struct bind_mount *binds;
 	size_t n_binds;
+	/* The policy's filter and plan; the four settings below are resolved from the command
+	 * line and the policy (the command line wins), sandbox_run reads only them. */
+	const struct sandbox_policy *policy;
 	bool net_none;
 	bool map_users;
 	uid_t uid;
 	gid_t gid;
 	const int *keep_fds;
 	size_t n_keep_fds;
-	const struct sandbox_policy *policy;
 	const char *overlayd;
-	const char *home;         /* hidden when the policy hides "~" */
+	const char *state_hide;   /* hidden in the view: the live upper layers (NULL: none) */
+	char **envp;              /* the command's environment (NULL: this process's) */
 	const char *cwd;          /* where the command starts (falls back to the project) */
 	char *const *argv;
 	int (*fn)(void *arg);     /* run instead of argv, fully sandboxed (doctor's probe) */
@@ -52,9 +56,11 @@ void sandbox_signal_set(sigset_t *set);
 
 /* Wait for MAIN, forwarding signals in MASK to FORWARD (-pgid for a group), reaping every other
  * child on the way (for pid 1 and the subreaper). On a second SIGINT/SIGTERM when ESCALATE,
- * MAIN gets SIGKILL. OTHER, if set, hears of other children. Returns a shell-style status. */
+ * MAIN gets SIGKILL. With TIMEOUT_SEC (0: none), FORWARD gets SIGTERM after that many seconds
+ * and SIGKILL a grace period later, and the result is EXIT_TIMEOUT. OTHER, if set, hears of
+ * other children. Returns a shell-style status. */
 int wait_forwarding(pid_t main, pid_t *forward, const sigset_t *mask, bool escalate,
-		    void (*other)(pid_t, int status, void *), void *ud);
+		    uint64_t timeout_sec, void (*other)(pid_t, int status, void *), void *ud);
 
 /* Shell-style status (code, or 128+signal) of a wait(2) status. */
 int status_of(int wstatus);

@@ -1,8 +1,8 @@
-/* The seccomp filter: built from a policy's rules for the native architecture and every
- * compat one the kernel runs (x86-64: i386 and x32), loaded as the last step before exec. */
+/* The seccomp filter: compiled from the policy by policy_compile_seccomp(), loaded as the
+ * last step before exec. */
 #pragma once
 
-#include "sandbox-policy.h"
+#include <seccomp.h>
 
-/* Build and load the filter. Returns 0 or -errno (logged). */
-int seccomp_apply(const struct sandbox_policy *policy);
+/* Load FILTER (needs no_new_privs first). Returns 0 or -errno (logged). */
+int seccomp_apply(scmp_filter_ctx filter);

@@ -11,6 +11,7 @@
 
 /* Exit statuses of antares-sandbox itself (documented in antares-sandbox(1)); like podman
  * and env(1), so a caller can tell a setup failure from the command's own status. */
+#define EXIT_TIMEOUT 124 /* the policy's timeout stopped the command, as timeout(1) */
 #define EXIT_SETUP_FAILED 125
 #define EXIT_CANNOT_EXEC 126
 #define EXIT_NOT_FOUND 127

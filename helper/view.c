@@ -1,7 +1,9 @@
-/* Building the sandbox's root view. Every source (host /, device nodes, --bind sources, rootfs
- * layers) is cloned first, while this new mount namespace still looks exactly like the host;
- * then the view is attached on a staging directory and filled in through fds resolved with
- * RESOLVE_IN_ROOT, so no symlink or ".." in a destination can point outside it. */
+/* Building the sandbox's root view. Every source (host /, device nodes, the policy's ro/rw
+ * paths, --bind sources, rootfs layers) is cloned first, while this new mount namespace still
+ * looks exactly like the host; then the view is attached on a staging directory and filled in
+ * through fds resolved with RESOLVE_IN_ROOT, so no symlink or ".." in a destination can point
+ * outside it. Order: /proc, /dev, /tmp; the policy's mounts (parents first) around the project
+ * overlay; the state directory hidden; --bind last, so the command line wins. */
 #include "view.h"
 
 #include <errno.h>
@@ -26,12 +28,103 @@ static const char *const dev_nodes[] = { "null", "zero", "full", "random", "uran
 
 struct view {
 	const struct sandbox_config *cfg;
+	const struct policy_plan *plan;
 	int root_mnt;      /* detached: host / clone, or the rootfs overlay */
 	int dev_mnts[N_DEV];
 	int *bind_mnts;
 	bool *bind_is_dir;
+	int *plan_mnts;    /* clones of the plan's ro/rw sources; -1: another kind, or skipped */
+	bool *plan_is_dir;
+	bool *plan_skip;   /* optional, and not on the host */
+	int empty_file;    /* O_PATH: an empty read-only file, bound over hidden files */
+	int *sealed;       /* hiding tmpfs mounts, made read-only once the view is complete */
+	size_t n_sealed;
 	int rootfd;        /* the attached view */
 };
+
+/* What hides a path: nothing to run, nothing to open as a device, nothing setuid. */
+#define HIDE_ATTRS (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+
+static const char *kind_name(enum policy_mount_kind k)
+{
+	static const char *const names[] = {
+		[POLICY_MOUNT_RO] = "ro",
+		[POLICY_MOUNT_RW] = "rw",
+		[POLICY_MOUNT_TMPFS] = "tmpfs",
+		[POLICY_MOUNT_HIDE] = "hide",
+	};
+	return names[k];
+}
+
+/* A bind of a host path: cloned with its submounts, nosuid and nodev, read-only if asked.
+ * Returns the detached mount fd or -errno. */
+static int clone_bind_source(const char *src, bool readonly)
+{
+	_cleanup_close_ int fd = mount_clone(AT_FDCWD, src, true);
+	if (fd < 0)
+		return fd;
+	unsigned set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0);
+	int r = mount_set_attrs(fd, set, 0, true);
+	return r < 0 ? r : TAKE_FD(fd);
+}
+
+/* Whether the plan's optional paths exist is decided on the host, as the policy format says,
+ * so before anything covers it; ro and rw entries bind host paths: clone them now too. */
+static int clone_plan_sources(struct view *v)
+{
+	for (size_t i = 0; i < v->plan->n_mounts; i++) {
+		const struct policy_mount *m = &v->plan->mounts[i];
+		bool bind = m->kind == POLICY_MOUNT_RO || m->kind == POLICY_MOUNT_RW;
+		struct stat st;
+		if (!bind && !m->optional)
+			continue;
+		if (stat(m->path, &st) < 0) {
+			if (errno == ENOENT && m->optional) {
+				log_info("policy: %s %s: not on the host, skipped", kind_name(m->kind),
+					 m->path);
+				v->plan_skip[i] = true;
+				continue;
+			}
+			if (bind)
+				return step_fail(negerrno(), "create it, or mark it optional in the policy ('?PATH')",
+						 "policy %s: %s %s", v->cfg->policy->name,
+						 kind_name(m->kind), m->path);
+			continue;
+		}
+		if (!bind)
+			continue;
+		v->plan_is_dir[i] = S_ISDIR(st.st_mode);
+		v->plan_mnts[i] = clone_bind_source(m->path, m->kind == POLICY_MOUNT_RO);
+		if (v->plan_mnts[i] < 0)
+			return step_fail(v->plan_mnts[i], NULL, "policy %s: %s %s: clone",
+					 v->cfg->policy->name, kind_name(m->kind), m->path);
+	}
+	return 0;
+}
+
+/* Hidden files are covered by clones of one empty read-only file. It lives on a tmpfs
+ * attached at the staging directory, under the view attached there next, because a clone
+ * needs its source in our namespace (the kernel's check_mnt), not in a detached tree. */
+static int make_empty_file(struct view *v)
+{
+	bool needed = false;
+	for (size_t i = 0; i < v->plan->n_mounts; i++)
+		needed |= v->plan->mounts[i].kind == POLICY_MOUNT_HIDE;
+	if (!needed)
+		return 0;
+	const char *opts[] = { "mode=0755", NULL };
+	_cleanup_close_ int tmp = mount_fs("tmpfs", "antares-hidden", opts, HIDE_ATTRS);
+	if (tmp < 0 || mount_attach_path(tmp, STAGING) < 0)
+		return step_fail(tmp < 0 ? tmp : negerrno(), NULL,
+				 "create the empty file for hidden files");
+	_cleanup_close_ int dir = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int f = dir < 0 ? -1 : openat(dir, "empty", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+	if (f < 0 || close(f) < 0 || (v->empty_file = openat(dir, "empty", O_PATH | O_CLOEXEC)) < 0)
+		return step_fail(negerrno(), NULL, "create the empty file for hidden files");
+	/* No file open for writing may remain, or the kernel refuses (EBUSY). */
+	int r = mount_set_attrs(tmp, MOUNT_ATTR_RDONLY, 0, false);
+	return r < 0 ? step_fail(r, NULL, "make the empty file read-only") : 0;
+}
 
 static int clone_sources(struct view *v)
 {
@@ -50,19 +143,12 @@ static int clone_sources(struct view *v)
 			return step_fail(negerrno(), "check the path", "--%sbind %s",
 					 b->readonly ? "ro-" : "", b->src);
 		v->bind_is_dir[i] = S_ISDIR(st.st_mode);
-		int fd = mount_clone(AT_FDCWD, b->src, true);
-		if (fd < 0)
-			return step_fail(fd, NULL, "--%sbind %s: clone", b->readonly ? "ro-" : "",
-					 b->src);
-		v->bind_mnts[i] = fd;
-		unsigned set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-			       (b->readonly ? MOUNT_ATTR_RDONLY : 0);
-		int r = mount_set_attrs(fd, set, 0, true);
-		if (r < 0)
-			return step_fail(r, NULL, "--%sbind %s: set attributes",
+		v->bind_mnts[i] = clone_bind_source(b->src, b->readonly);
+		if (v->bind_mnts[i] < 0)
+			return step_fail(v->bind_mnts[i], NULL, "--%sbind %s: clone",
 					 b->readonly ? "ro-" : "", b->src);
 	}
-	return 0;
+	return clone_plan_sources(v);
 }
 
 static int clone_host_root(struct view *v)
@@ -181,22 +267,117 @@ static int mount_dev(struct view *v)
 	return r < 0 ? step_fail(r, NULL, "make /dev read-only") : 0;
 }
 
-static int hide_paths(struct view *v)
+/* Hide PATH: a directory behind an empty tmpfs (read-only once the view is complete, so mount
+ * points for what goes below can still be made), a file behind the empty file. A missing path
+ * is an error unless OPTIONAL. */
+static int hide_path(struct view *v, const char *path, bool optional)
 {
-	const struct sandbox_policy *p = v->cfg->policy;
-	for (size_t i = 0; i < p->n_hide; i++) {
-		const char *path = p->hide[i];
-		if (!strcmp(path, "~"))
-			path = v->cfg->home;
-		if (!path || !*path || !strcmp(path, "/"))
+	_cleanup_close_ int fd = open_in_root(v->rootfd, path, O_PATH);
+	struct stat st;
+	if (fd == -ENOENT && optional)
+		return 0;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return step_fail(fd < 0 ? fd : negerrno(), "mark it optional in the policy ('?PATH')",
+				 "hide %s", path);
+	if (!S_ISDIR(st.st_mode)) {
+		_cleanup_close_ int mnt = mount_clone(v->empty_file, "", false);
+		int r = mnt < 0 ? mnt : mount_set_attrs(mnt, MOUNT_ATTR_RDONLY | HIDE_ATTRS, 0, false);
+		if (r < 0)
+			return step_fail(r, NULL, "hide %s: clone the empty file", path);
+		return attach_at(v, mnt, path, "an empty file");
+	}
+	const char *opts[] = { "mode=0755", NULL };
+	int mnt = mount_fs("tmpfs", "tmpfs", opts, HIDE_ATTRS);
+	if (mnt < 0)
+		return step_fail(mnt, NULL, "create tmpfs for %s", path);
+	v->sealed[v->n_sealed++] = mnt;
+	return attach_at(v, mnt, path, "an empty directory");
+}
+
+/* A destination for a bind: PATH made in the view if missing (a directory or a file). */
+static int make_mount_point(struct view *v, const char *path, bool dir)
+{
+	return dir ? mkdir_p_in_root(v->rootfd, path, 0755) : touch_in_root(v->rootfd, path);
+}
+
+static int mount_plan_entry(struct view *v, size_t i)
+{
+	const struct policy_mount *m = &v->plan->mounts[i];
+	int r;
+	if (v->plan_skip[i])
+		return 0;
+	switch (m->kind) {
+	case POLICY_MOUNT_RO:
+	case POLICY_MOUNT_RW:
+		if ((r = make_mount_point(v, m->path, v->plan_is_dir[i])) < 0)
+			return step_fail(r, "the parent must be a tmpfs or hidden directory",
+					 "policy: %s %s: create the mount point", kind_name(m->kind), m->path);
+		return attach_at(v, v->plan_mnts[i], m->path, m->path);
+	case POLICY_MOUNT_TMPFS: {
+		_cleanup_close_ int fd = open_in_root(v->rootfd, m->path, O_PATH | O_DIRECTORY);
+		if (fd == -ENOENT && m->optional)
+			return 0;
+		if (fd == -ENOENT && (r = mkdir_p_in_root(v->rootfd, m->path, 0755)) < 0)
+			return step_fail(r, "mark it optional in the policy ('?PATH')",
+					 "policy: tmpfs %s: create the mount point", m->path);
+		const char *opts[] = { "mode=1777", NULL };
+		return mount_new_at(v, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, m->path);
+	}
+	case POLICY_MOUNT_HIDE:
+		return hide_path(v, m->path, m->optional);
+	}
+	return -EINVAL;
+}
+
+/* PATH is strictly below DIR (both normalized). */
+static bool path_below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (n == 1)
+		return path[1] != 0; /* DIR is "/" */
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* The plan's mounts, parents first: those below the project go on the overlay (BELOW), the
+ * others under it, so neither the home directory's bind covers the project nor the overlay a
+ * path the policy hides inside it. */
+static int mount_plan(struct view *v, bool below)
+{
+	for (size_t i = 0; i < v->plan->n_mounts; i++) {
+		if (path_below(v->plan->mounts[i].path, v->cfg->project) != below)
 			continue;
-		_cleanup_close_ int fd = open_in_root(v->rootfd, path, O_PATH | O_DIRECTORY);
-		if (fd == -ENOENT || fd == -ENOTDIR)
-			continue;
-		const char *opts[] = { "mode=0755", NULL };
-		int r = mount_new_at(v, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, path);
+		int r = mount_plan_entry(v, i);
 		if (r < 0)
 			return r;
+	}
+	return 0;
+}
+
+/* The upper layers being served must not be reachable around the overlay (a policy may show
+ * or even bind the home directory they live in read-write). */
+static int hide_state(struct view *v)
+{
+	const char *state = v->cfg->state_hide;
+	if (!state || !strcmp(state, v->cfg->project) || path_below(v->cfg->project, state))
+		return 0;
+	return hide_path(v, state, true);
+}
+
+static bool plan_has(const struct view *v, const char *path)
+{
+	for (size_t i = 0; i < v->plan->n_mounts; i++)
+		if (!strcmp(v->plan->mounts[i].path, path))
+			return true;
+	return false;
+}
+
+/* Make the hiding directories read-only now that every mount point below them exists. */
+static int seal(struct view *v)
+{
+	for (size_t i = 0; i < v->n_sealed; i++) {
+		int r = mount_set_attrs(v->sealed[i], MOUNT_ATTR_RDONLY, 0, false);
+		if (r < 0)
+			return step_fail(r, NULL, "make a hidden directory read-only");
 	}
 	return 0;
 }
@@ -217,8 +398,7 @@ static int mount_binds(struct view *v)
 	const struct sandbox_config *cfg = v->cfg;
 	for (size_t i = 0; i < cfg->n_binds; i++) {
 		const struct bind_mount *b = &cfg->binds[i];
-		int r = v->bind_is_dir[i] ? mkdir_p_in_root(v->rootfd, b->dst, 0755)
-					  : touch_in_root(v->rootfd, b->dst);
+		int r = make_mount_point(v, b->dst, v->bind_is_dir[i]);
 		if (r < 0)
 			return step_fail(r, "choose a destination that exists, or one under /tmp",
 					 "--%sbind %s %s: create the destination", b->readonly ? "ro-" : "",
@@ -254,6 +434,8 @@ static int build(struct view *v, int overlay_fd)
 	int r = clone_sources(v);
 	if (r == 0)
 		r = v->cfg->n_rootfs ? mount_rootfs(v) : clone_host_root(v);
+	if (r == 0) /* after mount_rootfs, which opens the layers by path, under the staging dir */
+		r = make_empty_file(v);
 	if (r < 0)
 		return r;
 	if ((r = mount_attach_path(v->root_mnt, STAGING)) < 0)
@@ -270,10 +452,15 @@ static int build(struct view *v, int overlay_fd)
 	const char *tmp_opts[] = { "mode=1777", NULL };
 	if ((r = mount_new_at(v, "proc", proc_opts,
 			      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "/proc")) < 0 ||
-	    (r = mount_dev(v)) < 0 ||
-	    (r = mount_new_at(v, "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp")) < 0 ||
-	    (r = hide_paths(v)) < 0 || (r = mount_project(v, overlay_fd)) < 0 ||
-	    (r = mount_binds(v)) < 0)
+	    (r = mount_dev(v)) < 0)
+		return r;
+	/* A fresh /tmp unless the policy says what /tmp is. */
+	if (!plan_has(v, "/tmp") &&
+	    (r = mount_new_at(v, "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp")) < 0)
+		return r;
+	if ((r = mount_plan(v, false)) < 0 || (r = mount_project(v, overlay_fd)) < 0 ||
+	    (r = mount_plan(v, true)) < 0 || (r = hide_state(v)) < 0 || (r = mount_binds(v)) < 0 ||
+	    (r = seal(v)) < 0)
 		return r;
 	if (v->cfg->n_rootfs && (r = mount_set_attrs(v->root_mnt, MOUNT_ATTR_RDONLY, 0, false)) < 0)
 		return step_fail(r, NULL, "make the --rootfs root read-only");
@@ -282,22 +469,38 @@ static int build(struct view *v, int overlay_fd)
 
 int view_build_and_enter(const struct sandbox_config *cfg, int overlay_fd)
 {
-	struct view v = { .cfg = cfg, .root_mnt = -1, .rootfd = -1 };
+	const struct policy_plan *plan = cfg->policy->plan;
+	struct view v = { .cfg = cfg, .plan = plan, .root_mnt = -1, .empty_file = -1, .rootfd = -1 };
 	for (size_t i = 0; i < N_DEV; i++)
 		v.dev_mnts[i] = -1;
 	_cleanup_free_ int *binds = calloc(cfg->n_binds + 1, sizeof(int));
 	_cleanup_free_ bool *is_dir = calloc(cfg->n_binds + 1, sizeof(bool));
-	if (!binds || !is_dir)
+	_cleanup_free_ int *plan_mnts = calloc(plan->n_mounts + 1, sizeof(int));
+	_cleanup_free_ bool *plan_is_dir = calloc(plan->n_mounts + 1, sizeof(bool));
+	_cleanup_free_ bool *plan_skip = calloc(plan->n_mounts + 1, sizeof(bool));
+	_cleanup_free_ int *sealed = calloc(plan->n_mounts + 1, sizeof(int)); /* + the state */
+	if (!binds || !is_dir || !plan_mnts || !plan_is_dir || !plan_skip || !sealed)
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->n_binds; i++)
 		binds[i] = -1;
+	for (size_t i = 0; i < plan->n_mounts; i++)
+		plan_mnts[i] = -1;
 	v.bind_mnts = binds;
 	v.bind_is_dir = is_dir;
+	v.plan_mnts = plan_mnts;
+	v.plan_is_dir = plan_is_dir;
+	v.plan_skip = plan_skip;
+	v.sealed = sealed;
 	int r = build(&v, overlay_fd);
 	for (size_t i = 0; i < N_DEV; i++)
 		closep(&v.dev_mnts[i]);
 	for (size_t i = 0; i < cfg->n_binds; i++)
 		closep(&binds[i]);
+	for (size_t i = 0; i < plan->n_mounts; i++)
+		closep(&plan_mnts[i]);
+	for (size_t i = 0; i < v.n_sealed; i++)
+		closep(&sealed[i]);
+	closep(&v.empty_file);
 	closep(&v.root_mnt);
 	closep(&v.rootfd);
 	return r;

@@ -38,6 +38,9 @@ if [ "$MODE" = rootless ] && [ -z "${ANTARES_IN_USERNS:-}" ]; then
 		cp -r "$TESTS_DIR/." "$stage/tests/"
 		[ -d "$TESTS_DIR/../examples" ] && cp -r "$TESTS_DIR/../examples" "$stage/examples"
 		[ -d "$TESTS_DIR/../man" ] && cp -r "$TESTS_DIR/../man" "$stage/man"
+		# The staged antares-sandbox is not the build tree's, so it would look for the
+		# installed profiles: give it the source tree's (its documented override).
+		mkdir -p "$stage/policy" && cp -r "$TESTS_DIR/../policy/profiles" "$stage/policy/"
 		chmod -R a+rX "$stage"
 		script_abs=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 		rel=${script_abs#"$TESTS_DIR"/}
@@ -47,6 +50,7 @@ if [ "$MODE" = rootless ] && [ -z "${ANTARES_IN_USERNS:-}" ]; then
 		setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups \
 			env -i PATH="$PATH" HOME="/tmp" MODE=rootless ANTARES_IN_USERNS=1 \
 			ANTARES_BUILD="$stage/build" LANG=C.UTF-8 \
+			ANTARES_POLICY_PATH="$stage/policy/profiles" \
 			$userns bash "$stage/tests/$rel" "$@"
 		rc=$?
 		set -e

@@ -14,6 +14,11 @@ PROBE=/tmp/antares-tools/sandbox-probe
 
 export XDG_STATE_HOME="$T/state" HOME="$T/home"
 mkdir -p "$HOME"
+# Profiles: the source tree's, found by the build tree's antares-sandbox itself as root; the
+# staged copy of rootless mode gets ANTARES_POLICY_PATH from lib.sh. No one's own profiles.
+unset XDG_CONFIG_HOME
+is_root_mode && unset ANTARES_POLICY_PATH
+PROFILES=$TESTS_DIR/../policy/profiles
 export GIT_AUTHOR_NAME=Antares GIT_AUTHOR_EMAIL=antares@example.invalid
 export GIT_COMMITTER_NAME=Antares GIT_COMMITTER_EMAIL=antares@example.invalid
 export GIT_CONFIG_NOSYSTEM=1

@@ -2,7 +2,7 @@
 # Acceptance 5: each failure is one clear line naming the step, the errno and the fix, with
 # the documented status (125 setup failed, 126 cannot execute, 127 not found), and nothing
 # is left mounted: no user namespaces, no access to /dev/fuse, a missing project directory,
-# a bad option.
+# a bad option, a policy that cannot be loaded.
 . "$(dirname "$0")/../sandbox-lib.sh"
 P="$T/proj"
 make_project "$P"
@@ -31,8 +31,10 @@ expect 125 "--uid 'me' must be a number" -- "$SANDBOX" --uid me -- true
 expect 125 "missing COMMAND" -- "$SANDBOX"
 expect 125 "--bind needs SRC and DST" -- "$SANDBOX" --bind /usr
 expect 125 "--ephemeral keeps no upper layer" -- "$SANDBOX" --ephemeral --diff
-expect 125 "policy files are not supported yet" -- "$SANDBOX" --policy ./my.policy -- true
-expect 125 "no such policy" -- "$SANDBOX" --policy nonesuch -- true
+expect 125 "my.policy: cannot read policy" "No such file or directory" -- "$SANDBOX" --policy ./my.policy -- true
+expect 125 "no policy named 'nonesuch'" "searched:" -- "$SANDBOX" --policy nonesuch -- true
+printf '[syscalls]\ndeny = opnat\n' > "$T/bad.policy"
+expect 125 "$T/bad.policy:2:8: unknown syscall 'opnat'; did you mean 'openat'?" -- "$SANDBOX" --policy "$T/bad.policy" -- true
 expect 127 "no-such-command" "command not found" -- "$SANDBOX" -- no-such-command
 printf '#!/bin/sh\necho hi\n' > "$P/not-executable"
 expect 126 "not-executable" "cannot execute" "Permission denied" -- "$SANDBOX" -- ./not-executable

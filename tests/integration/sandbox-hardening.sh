@@ -1,12 +1,15 @@
 #!/bin/bash
 # Acceptance 2: inside the sandbox every capability set is empty, no_new_privs is set and a
 # seccomp filter is loaded; mount, unshare -U, keyctl, bpf, ptrace (of the daemon too) and
-# TIOCSTI fail with EPERM; host paths outside the view are absent; /usr is read-only.
+# TIOCSTI fail with EPERM; host paths outside the view are absent; /usr is read-only. All under
+# the default profile, build, which shows the home directory read-only with credentials hidden
+# (the built-in policy before it hid the whole home directory; strict still does).
 . "$(dirname "$0")/../sandbox-lib.sh"
 P="$T/proj"
 make_project "$P"
 cd "$P"
 echo secret > "$HOME/secret"
+mkdir -p "$HOME/.ssh" && echo key > "$HOME/.ssh/id_test" && echo token > "$HOME/.git-credentials"
 echo hostfile > "$T/outside-project"
 
 status=$(sbx -- cat /proc/self/status) || fail "cat /proc/self/status failed"
@@ -57,9 +60,13 @@ esac
 kill "$helper"
 wait "$helper" && fail "the sandbox killed by SIGTERM exited 0"
 
-# Host paths outside the view are absent; the root is read-only; /tmp and /dev are private.
+# Host paths outside the view are absent; the root is read-only; /tmp and /dev are private;
+# the home directory is read-only and its credentials are hidden.
 out=$(sbx -- sh -c "
-	cat '$HOME/secret' 2>&1 | head -c 0 && test -e '$HOME/secret' && echo home-visible
+	test \"\$(cat '$HOME/secret')\" = secret && echo home-readable
+	touch '$HOME/new' 2> /dev/null || echo home-read-only
+	test -d '$HOME/.ssh' && test -z \"\$(ls -A '$HOME/.ssh')\" && echo ssh-hidden
+	test -e '$HOME/.git-credentials' && ! test -s '$HOME/.git-credentials' && echo credentials-hidden
 	test -e '$T/outside-project' && echo host-tmp-visible
 	test -e '$T/state' && echo state-visible
 	ls /dev | tr '\n' ' '; echo
@@ -68,7 +75,9 @@ out=$(sbx -- sh -c "
 	touch tracked_file && echo project-writable
 	") || true
 note "$(echo "$out" | tr '\n' ';')"
-case "$out" in *home-visible*) fail "\$HOME is visible in the sandbox" ;; esac
+for w in home-readable home-read-only ssh-hidden credentials-hidden; do
+	echo "$out" | grep -qx "$w" || fail "build: not $w"
+done
 case "$out" in *host-tmp-visible*) fail "the host's /tmp is visible in the sandbox" ;; esac
 case "$out" in *state-visible*) fail "the state directory is visible in the sandbox" ;; esac
 echo "$out" | grep -qx "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero " ||
@@ -77,3 +86,6 @@ echo "$out" | grep -q "Read-only file system" || fail "writing /usr did not fail
 echo "$out" | grep -qx tmp-writable || fail "/tmp is not writable"
 echo "$out" | grep -qx project-writable || fail "the project is not writable"
 [ ! -e /usr/antares-probe ] || fail "a file appeared in the host's /usr"
+out=$(sbx --policy strict -- sh -c "test -e '$HOME/secret' && echo home-visible; true") ||
+	fail "strict run failed: $out"
+[ -z "$out" ] || fail "strict: \$HOME is visible in the sandbox"

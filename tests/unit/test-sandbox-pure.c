@@ -1,10 +1,13 @@
-/* Unit tests (TAP) for the sandbox's pure logic: bind destination normalization and the
- * uid_map/gid_map lines for one id or a subordinate range. */
+/* Unit tests (TAP) for the sandbox's pure logic: bind destination normalization, the
+ * uid_map/gid_map lines for one id or a subordinate range, and clamping a policy's limits to
+ * the hard limits an unprivileged process has. */
 #include <stdio.h>
 #include <string.h>
 
-#include "userns.h"
-#include "util.h"
+/* By path, not -I helper: helper/seccomp.h would shadow libseccomp's <seccomp.h>. */
+#include "../../helper/sandbox-policy.h"
+#include "../../helper/userns.h"
+#include "../../helper/util.h"
 
 static int n, failed;
 
@@ -33,6 +36,20 @@ static void map(unsigned long id, unsigned long out, unsigned long sub, unsigned
 	ok(!strcmp(buf, want), what, buf);
 }
 
+static void clamp(rlim_t soft, rlim_t hard, rlim_t own_hard, rlim_t want_soft, rlim_t want_hard,
+		  bool want_changed)
+{
+	struct policy_rlimit l = { RLIMIT_NOFILE, soft, hard };
+	struct rlimit own = { .rlim_cur = 0, .rlim_max = own_hard };
+	char what[200], got[100];
+	bool changed = sandbox_rlimit_clamp(&l, &own);
+	snprintf(what, sizeof(what), "clamp %llu:%llu under hard %llu", (unsigned long long)soft,
+		 (unsigned long long)hard, (unsigned long long)own_hard);
+	snprintf(got, sizeof(got), "%llu:%llu%s", (unsigned long long)l.soft,
+		 (unsigned long long)l.hard, changed ? " (changed)" : "");
+	ok(l.soft == want_soft && l.hard == want_hard && changed == want_changed, what, got);
+}
+
 int main(void)
 {
 	norm("/tmp/a/../b", "/tmp/b");
@@ -47,6 +64,12 @@ int main(void)
 	map(0, 1000, 100000, 65536, "0 1000 1\n1 100000 65536\n");
 	map(1000, 1000, 100000, 65536, "0 100000 1000\n1000 1000 1\n1001 101000 64536\n");
 	map(0, 0, 1, 65535, "0 0 1\n1 1 65535\n");
+	clamp(64, 128, 1024, 64, 128, false);
+	clamp(1024, 2048, 512, 512, 512, true);
+	clamp(64, 2048, 512, 64, 512, true);
+	clamp(RLIM_INFINITY, RLIM_INFINITY, 4096, 4096, 4096, true);
+	clamp(RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY, false);
+	clamp(0, 0, 0, 0, 0, false);
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;
 }
