@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck source-path=SCRIPTDIR
 # Antares overlay benchmark: how much slower is a build inside the overlay than outside it?
 #
 # Mounts the same lower tree (the Debian kernel source, ~84k entries, made a git repository,
@@ -129,7 +130,7 @@ if [ -x "$DAEMON" ]; then
 		DAEMON_DESC="$DAEMON_DESC, source $src at $(git -C "$src" rev-parse --short HEAD)"
 		[ -n "$(git -C "$src" status --porcelain -- daemon 2>/dev/null)" ] && DAEMON_DESC="$DAEMON_DESC + uncommitted daemon changes"
 	fi
-	DAEMON_DESC="$DAEMON_DESC)"
+	DAEMON_DESC="$DAEMON_DESC; binary built $(date -u -r "$DAEMON" '+%Y-%m-%d %H:%M UTC'))"
 fi
 
 # --- preparation (cached) ---
@@ -148,6 +149,13 @@ export BIN BIG_NAME BIG_MB SMALL_TAR CHMOD_LIST SQL_FILE COMPILE_TARGET
 # log directory that outlives it for failures.
 SCRATCH=$(mktemp -d "$CACHE/run.XXXXXX")
 RAW="$SCRATCH/raw.tsv"
+# Run a copy of the daemon: a rebuild of the source tree during a long run must not mix two
+# versions in one table. The report still names the path and commit given.
+DAEMON_PATH=$DAEMON
+if [ -x "$DAEMON" ]; then
+	cp "$DAEMON" "$SCRATCH/antares-overlayd"
+	DAEMON="$SCRATCH/antares-overlayd"
+fi
 : >"$RAW"
 LOG_DIR="$CACHE/logs/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$LOG_DIR"

@@ -38,7 +38,7 @@ prepare_tree() {
 	if [ ! -e "$CACHE/state/git.done" ]; then
 		note "making $LOWER/linux a git repository (once, ~1 min)"
 		(
-			cd "$LOWER/linux"
+			cd "$LOWER/linux" || exit 1
 			rm -rf .git
 			git init -q
 			git config user.name antares-bench
@@ -79,19 +79,23 @@ prepare_big() {
 # so the same files every time): a tarball of the first $SMALL_FILES files, a list of
 # $CHMOD_FILES files spread evenly across the tree, and the SQL script.
 prepare_inputs() {
+	# The file list once, to a file: `git ls-files | head` would kill git with SIGPIPE, which
+	# pipefail rightly reports as a failure.
+	local files="$CACHE/files.list"
+	if [ ! -s "$files" ]; then
+		(cd "$LOWER/linux" && git ls-files) >"$files.tmp"
+		mv "$files.tmp" "$files"
+	fi
 	SMALL_TAR="$CACHE/small-$SMALL_FILES.tar"
 	if [ ! -e "$SMALL_TAR" ]; then
-		(cd "$LOWER/linux" && git ls-files -z | head -z -n "$SMALL_FILES" |
-			tar --null -T - -cf "$SMALL_TAR.tmp")
+		head -n "$SMALL_FILES" "$files" | tr '\n' '\0' |
+			tar -C "$LOWER/linux" --null -T - -cf "$SMALL_TAR.tmp"
 		mv "$SMALL_TAR.tmp" "$SMALL_TAR"
 	fi
 	CHMOD_LIST="$CACHE/chmod-$CHMOD_FILES.list"
 	if [ ! -e "$CHMOD_LIST" ]; then
-		local total
-		total=$(cd "$LOWER/linux" && git ls-files | wc -l)
-		(cd "$LOWER/linux" && git ls-files |
-			awk -v step=$((total / CHMOD_FILES)) 'NR % step == 0' | head -n "$CHMOD_FILES" |
-			tr '\n' '\0') >"$CHMOD_LIST.tmp"
+		awk -v n="$CHMOD_FILES" -v step=$(($(wc -l <"$files") / CHMOD_FILES)) \
+			'NR % step == 0 && ++k <= n' "$files" | tr '\n' '\0' >"$CHMOD_LIST.tmp"
 		mv "$CHMOD_LIST.tmp" "$CHMOD_LIST"
 	fi
 	# WAL with synchronous=FULL (the shell's default, set explicitly so it cannot drift):

@@ -7,12 +7,12 @@ declare -A MED NOK NFAIL
 # row_label ROW: what a row of the table measures.
 row_label() {
 	case $1 in
-	*-first) echo "${WL_LABEL[${1%-first}]}: first pass after mount" ;;
-	copy-up-ref) echo "reference: cp --reflink=auto of the $BIG_MB MiB file (same fs as the uppers)" ;;
-	copy-up-ref-fsync) echo "reference: same cp, then fsync of the copy" ;;
-	rss) echo "daemon peak RSS (VmHWM) after the stat passes" ;;
-	mount-ready) echo "mount to ready (exec until the mount answers stat)" ;;
-	*) echo "${WL_LABEL[$1]}" ;;
+	*-first) echo "${WL_SHORT[${1%-first}]%, warm}, first pass after mount" ;;
+	copy-up-ref) echo "reference: cp --reflink=auto of $BIG_MB MiB" ;;
+	copy-up-ref-fsync) echo "reference: cp --reflink=auto + fsync" ;;
+	rss) echo "daemon peak RSS after stat (VmHWM)" ;;
+	mount-ready) echo "mount to ready" ;;
+	*) echo "${WL_SHORT[$1]}" ;;
 	esac
 }
 
@@ -79,12 +79,12 @@ machine_info() {
 	local cpu mem fs
 	cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
 	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-	fs=$(findmnt -no FSTYPE,SOURCE,OPTIONS -T "$SCRATCH" | head -n 1)
+	fs=$(findmnt -no FSTYPE,SOURCE,OPTIONS -T "$SCRATCH" | head -n 1 | tr -s ' ')
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- CPU: $cpu, $(nproc) cores; memory $mem"
 	echo "- Kernel: $(uname -r); OS: $(. /etc/os-release && echo "$PRETTY_NAME")"
 	echo "- Lower, uppers and scratch: \`$CACHE\` on $fs"
-	echo "- antares-overlayd: \`$DAEMON\`$DAEMON_DESC"
+	echo "- antares-overlayd: \`$DAEMON_PATH\`$DAEMON_DESC"
 	command -v fuse-overlayfs >/dev/null &&
 		echo "- fuse-overlayfs: $(fuse-overlayfs --version 2>/dev/null | sed -n 's/^fuse-overlayfs: //p'), libfuse $(fusermount3 --version 2>&1 | awk '{ print $NF }')"
 	echo "- Command: \`$COMMAND_LINE\`"
@@ -98,7 +98,7 @@ targets() {
 	echo "| --- | --- | --- |"
 	for wl in "${SELECTED[@]}"; do
 		a=${MED[$wl|$A]:-} f=${MED[$wl|$F]:-} n=${MED[$wl|$N]:-}
-		[ -n "$a" ] && [ -n "$f" ] || continue
+		if [ -z "$a" ] || [ -z "$f" ]; then continue; fi
 		r=$(ratio "$a" "$f")
 		verdict=$(awk -v r="$r" -v a="$a" -v f="$f" -v n="$n" 'BEGIN {
 			if (r <= 0.8) print "yes"
@@ -108,7 +108,7 @@ targets() {
 	done
 	for wl in stat git-status; do
 		a=${MED[$wl|$A]:-} f=${MED[$wl|$K]:-}
-		[ -n "$a" ] && [ -n "$f" ] || continue
+		if [ -z "$a" ] || [ -z "$f" ]; then continue; fi
 		r=$(ratio "$a" "$f")
 		echo "| $wl: antares ≤ 1.5 × kernel overlayfs | ${r}x of overlayfs | $(awk -v r="$r" 'BEGIN { print (r <= 1.5 ? "yes" : "**no**") }') |"
 	done
@@ -124,7 +124,7 @@ targets() {
 	fi
 	a=${MED[rss|$A]:-}
 	if [ -n "$a" ]; then
-		echo "| RSS after stat-ing $TREE_ENTRIES entries < 64 MiB | $a MiB | $(awk -v a="$a" 'BEGIN { print (a < 64 ? "yes" : "**no**") }') |"
+		echo "| RSS after stat-ing $TREE_ENTRIES entries < 64 MiB | $(printf '%.1f' "$a") MiB | $(awk -v a="$a" 'BEGIN { print (a < 64 ? "yes" : "**no**") }') |"
 	fi
 }
 
@@ -141,10 +141,21 @@ write_report() {
 		echo "$header"
 		echo "$sep"
 		for row in $(report_rows); do
-			local line="| $(row_label "$row") |"
+			local line
+			line="| $(row_label "$row") |"
 			for stack in "${STACKS[@]}"; do line="$line $(cell "$row" "$stack") |"; done
 			echo "$line"
 		done
+		echo
+		echo "### What the rows run"
+		echo
+		echo "Commands run by \`bash -c\` with \`V\` = the stack's view of the lower (\`linux/\` is the tree, \`data/\` the big file)."
+		echo "Readers (stat, git status, read) run twice per mount: the first pass is the \"first pass after mount\" row, the second the warm row."
+		echo "Writers get a fresh mount (new upper and work directories) for every run. \`sync\` runs before every timed pass."
+		echo
+		for row in "${SELECTED[@]}"; do echo "- $row — ${WL_LABEL[$row]}: \`${WL_CMD[$row]}\`"; done
+		echo "- reference — \`cp --reflink=auto\` of the lower's $BIG_MB MiB file into a directory on the uppers' filesystem (+ \`sync FILE\` for the fsync row)"
+		echo "- RSS — VmHWM of the daemon process after the stat passes; mount to ready — from starting the daemon (or \`mount -t overlay\`) until \`stat\` of the mount point answers from the new filesystem"
 		if [ ${#SKIPPED[@]} -gt 0 ]; then
 			echo
 			for stack in "${SKIPPED[@]}"; do echo "- Skipped $stack"; done

@@ -98,8 +98,8 @@ fuse_mount() {
 # reap_daemon: wait for the current daemon and report an unclean exit.
 reap_daemon() {
 	[ -n "$DPID" ] || return 0
-	local rc=0 i
-	for i in $(seq 1 200); do
+	local rc=0
+	for _ in $(seq 1 200); do
 		kill -0 "$DPID" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -144,7 +144,7 @@ probe_stacks() {
 			command -v fuse-overlayfs >/dev/null || { SKIPPED+=("$s: fuse-overlayfs not installed"); continue; }
 			;;
 		antares-overlayd)
-			[ -x "$DAEMON" ] || { SKIPPED+=("$s: no daemon at $DAEMON (build it, or pass --daemon)"); continue; }
+			[ -x "$DAEMON" ] || { SKIPPED+=("$s: no daemon at $DAEMON_PATH (build it, or pass --daemon)"); continue; }
 			;;
 		esac
 		[ -e /dev/fuse ] || [ "$s" = overlayfs ] || { SKIPPED+=("$s: no /dev/fuse"); continue; }

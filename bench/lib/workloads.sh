@@ -1,5 +1,6 @@
 # The workloads: what each one runs, what it needs, and how its runs are arranged.
 # Sourced, not run.
+# shellcheck disable=SC2016 # the commands are expanded by the child shell, on purpose
 #
 # Each command is a bash snippet run in a child `bash -c` with V set to the stack's view (the
 # directory holding linux/ and data/) and its working directory in scratch. Its output goes to
@@ -16,41 +17,50 @@
 
 WORKLOADS=(stat git-status untar-delete seq-read seq-write copy-up chmod sqlite compile)
 
-declare -A WL_CMD WL_NEED WL_SHAPE WL_LABEL
+declare -A WL_CMD WL_NEED WL_SHAPE WL_LABEL WL_SHORT
 
 set_workloads() {
+	WL_SHORT[stat]="stat every entry ($TREE_ENTRIES), warm"
 	WL_LABEL[stat]="stat every file of the tree (lstat, $TREE_ENTRIES entries)"
 	WL_NEED[stat]=ro WL_SHAPE[stat]=reader
 	WL_CMD[stat]='"$BIN/statall" "$V/linux" >"$OUT"'
 
+	WL_SHORT[git-status]="git status, warm"
 	WL_LABEL[git-status]="git status in the tree"
 	WL_NEED[git-status]=ro WL_SHAPE[git-status]=reader
 	WL_CMD[git-status]='cd "$V/linux" && git status --porcelain >"$OUT"'
 
+	WL_SHORT[untar-delete]="untar + rm -rf $SMALL_FILES small files"
 	WL_LABEL[untar-delete]="untar $SMALL_FILES small files, then rm -rf them"
 	WL_NEED[untar-delete]=empty WL_SHAPE[untar-delete]=writer
 	WL_CMD[untar-delete]='mkdir "$V/untar" && tar -xf "$SMALL_TAR" -C "$V/untar" && rm -rf "$V/untar"'
 
+	WL_SHORT[seq-read]="sequential read $BIG_MB MiB, warm"
 	WL_LABEL[seq-read]="sequential read of a $BIG_MB MiB lower file (dd bs=1M, page cache warm)"
 	WL_NEED[seq-read]=ro WL_SHAPE[seq-read]=reader
 	WL_CMD[seq-read]='dd if="$V/data/$BIG_NAME" of=/dev/null bs=1M status=none'
 
+	WL_SHORT[seq-write]="sequential write $BIG_MB MiB + fsync"
 	WL_LABEL[seq-write]="sequential write of $BIG_MB MiB, fsync (dd bs=1M conv=fsync)"
 	WL_NEED[seq-write]=empty WL_SHAPE[seq-write]=writer
 	WL_CMD[seq-write]='dd if=/dev/zero of="$V/data/written.bin" bs=1M count=$BIG_MB conv=fsync status=none'
 
+	WL_SHORT[copy-up]="copy-up of $BIG_MB MiB by 1-byte append"
 	WL_LABEL[copy-up]="copy-up of a $BIG_MB MiB lower file by a 1-byte append"
 	WL_NEED[copy-up]=big WL_SHAPE[copy-up]=writer
 	WL_CMD[copy-up]='printf x >>"$V/data/$BIG_NAME"'
 
+	WL_SHORT[chmod]="chmod $CHMOD_FILES lower files"
 	WL_LABEL[chmod]="chmod of $CHMOD_FILES lower files (one chmod process)"
 	WL_NEED[chmod]=chmod WL_SHAPE[chmod]=writer
 	WL_CMD[chmod]='cd "$V/linux" && xargs -0 chmod 0600 <"$CHMOD_LIST"'
 
+	WL_SHORT[sqlite]="SQLite WAL, $SQL_INSERTS autocommit inserts"
 	WL_LABEL[sqlite]="SQLite WAL, $SQL_INSERTS autocommit INSERTs (synchronous=FULL)"
 	WL_NEED[sqlite]=empty WL_SHAPE[sqlite]=writer
 	WL_CMD[sqlite]='sqlite3 "$V/data/bench.db" <"$SQL_FILE" >/dev/null'
 
+	WL_SHORT[compile]="compile: make defconfig + make -j2 $COMPILE_TARGET"
 	WL_LABEL[compile]="make defconfig && make -j2 $COMPILE_TARGET in the tree"
 	WL_NEED[compile]=tree WL_SHAPE[compile]=writer
 	WL_CMD[compile]='cd "$V/linux" && make -s defconfig && make -s -j2 $COMPILE_TARGET'
