@@ -168,13 +168,15 @@ trap 'exit 143' TERM
 note "warming the page cache with the lower layer"
 tar -cf - -C "$LOWER" . | cat >/dev/null
 
+CPU_BEFORE=$(cpu_snapshot)
 probe_stacks
 note "stacks: ${STACKS[*]}; workloads: ${SELECTED[*]}; runs: $RUNS (compile $COMPILE_RUNS)"
 START=$(now_us)
 for wl in "${SELECTED[@]}"; do
 	run_workload "$wl"
 done
-note "all workloads took $(($(($(now_us) - START)) / 1000000)) s"
+OTHER_CPU=$(other_cpu_share "$CPU_BEFORE" "$(cpu_snapshot)")
+note "all workloads took $(($(($(now_us) - START)) / 1000000)) s; other processes used $OTHER_CPU% of the CPU meanwhile"
 
 mkdir -p "$(dirname "$OUT_PREFIX")"
 write_report "$OUT_PREFIX.md" "$OUT_PREFIX.csv"

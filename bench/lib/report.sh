@@ -11,13 +11,14 @@ row_label() {
 	copy-up-ref) echo "reference: cp --reflink=auto of $BIG_MB MiB" ;;
 	copy-up-ref-fsync) echo "reference: cp --reflink=auto + fsync" ;;
 	rss) echo "daemon peak RSS after stat (VmHWM)" ;;
+	unmount-exit) echo "unmount to daemon exit, after stat" ;;
 	mount-ready) echo "mount to ready" ;;
 	*) echo "${WL_SHORT[$1]}" ;;
 	esac
 }
 
 row_unit() {
-	case $1 in rss) echo MiB ;; mount-ready) echo ms ;; *) echo s ;; esac
+	case $1 in rss) echo MiB ;; mount-ready | unmount-exit) echo ms ;; *) echo s ;; esac
 }
 
 # The rows in report order, for the workloads that ran.
@@ -28,14 +29,22 @@ report_rows() {
 		[ "${WL_SHAPE[$wl]}" = reader ] && echo "$wl-first"
 		[ "$wl" = copy-up ] && printf '%s\n' copy-up-ref copy-up-ref-fsync
 	done
-	printf '%s\n' "${SELECTED[@]}" | grep -qx stat && echo rss
+	printf '%s\n' "${SELECTED[@]}" | grep -qx stat && printf '%s\n' rss unmount-exit
 	echo mount-ready
+}
+
+# The rows that have a CPU time (workload passes, not the references or the extra rows).
+cpu_rows() {
+	local row
+	for row in $(report_rows); do
+		case $row in copy-up-ref* | rss | unmount-exit | mount-ready) ;; *) echo "$row@cpu" ;; esac
+	done
 }
 
 # compute_medians: MED[row|stack] (in the row's unit), NOK/NFAIL = successful/failed samples.
 compute_medians() {
 	local row stack vals
-	for row in $(report_rows); do
+	for row in $(report_rows) $(cpu_rows); do
 		for stack in "${STACKS[@]}"; do
 			vals=$(samples "$row" "$stack")
 			NOK[$row|$stack]=$(grep -cv FAIL <<<"$vals" || true)
@@ -56,7 +65,7 @@ ratio() {
 
 cell() {
 	local row=$1 stack=$2 unit m r out
-	unit=$(row_unit "$row")
+	unit=$(row_unit "${row%@cpu}")
 	m=${MED[$row|$stack]:-}
 	if [ -z "$m" ]; then
 		[ "${NFAIL[$row|$stack]:-0}" -gt 0 ] && echo "FAIL" || echo "–"
@@ -69,7 +78,7 @@ cell() {
 		[ -n "$r" ] && out="$out (${r}x)"
 		;;
 	MiB) out=$(awk -v m="$m" 'BEGIN { printf "%.1f MiB", m }') ;;
-	ms) out=$(awk -v m="$m" 'BEGIN { printf "%.1f ms", m }') ;;
+	ms) out=$(awk -v m="$m" 'BEGIN { printf (m < 1000 ? "%.1f ms" : "%.0f ms"), m }') ;;
 	esac
 	[ "${NFAIL[$row|$stack]}" -gt 0 ] && out="$out, ${NFAIL[$row|$stack]} of $((NOK[$row|$stack] + NFAIL[$row|$stack])) FAILED"
 	echo "$out"
@@ -89,6 +98,7 @@ machine_info() {
 		echo "- fuse-overlayfs: $(fuse-overlayfs --version 2>/dev/null | sed -n 's/^fuse-overlayfs: //p'), libfuse $(fusermount3 --version 2>&1 | awk '{ print $NF }')"
 	echo "- Command: \`$COMMAND_LINE\`"
 	echo "- Runs: $RUNS per workload and stack ($COMPILE_RUNS for compile); medians shown, ratio to native in parentheses"
+	echo "- Other load: processes other than the benchmark used $OTHER_CPU% of the machine's CPU time during the run (kernel threads such as writeback included)$( [ "$OTHER_CPU" -ge 10 ] && echo ": **the machine was shared, elapsed times are noisy; compare CPU times too**")"
 }
 
 # targets: the issue's targets, each with the numbers it compares and whether it holds.
@@ -147,6 +157,17 @@ write_report() {
 			echo "$line"
 		done
 		echo
+		echo "CPU time (user + system) of the workload's processes plus the FUSE daemon, median:"
+		echo
+		echo "$header"
+		echo "$sep"
+		for row in $(cpu_rows); do
+			local line
+			line="| $(row_label "${row%@cpu}") |"
+			for stack in "${STACKS[@]}"; do line="$line $(cell "$row" "$stack") |"; done
+			echo "$line"
+		done
+		echo
 		echo "### What the rows run"
 		echo
 		echo "Commands run by \`bash -c\` with \`V\` = the stack's view of the lower (\`linux/\` is the tree, \`data/\` the big file)."
@@ -155,10 +176,20 @@ write_report() {
 		echo
 		for row in "${SELECTED[@]}"; do echo "- $row — ${WL_LABEL[$row]}: \`${WL_CMD[$row]}\`"; done
 		echo "- reference — \`cp --reflink=auto\` of the lower's $BIG_MB MiB file into a directory on the uppers' filesystem (+ \`sync FILE\` for the fsync row)"
-		echo "- RSS — VmHWM of the daemon process after the stat passes; mount to ready — from starting the daemon (or \`mount -t overlay\`) until \`stat\` of the mount point answers from the new filesystem"
+		echo "- RSS — VmHWM of the daemon process after the stat passes; unmount to daemon exit — from \`umount\` until the daemon process has exited, after the stat passes; mount to ready — from starting the daemon (or \`mount -t overlay\`) until \`stat\` of the mount point answers from the new filesystem"
 		if [ ${#SKIPPED[@]} -gt 0 ]; then
 			echo
 			for stack in "${SKIPPED[@]}"; do echo "- Skipped $stack"; done
+		fi
+		local slow
+		slow=$(awk -F'\t' '$1 ~ /^exit@/ && $3 > 2000 { sub("exit@", "", $1); n[$1 " / " $2]++
+			if ($3 > m[$1 " / " $2]) m[$1 " / " $2] = $3 }
+			END { for (k in n) printf "- %s: %d exits slower than 2 s, slowest %.1f s\n", k, n[k], m[k] / 1000 }' "$RAW" | sort)
+		if [ -n "$slow" ]; then
+			echo
+			echo "Daemons that took more than 2 s to exit after the unmount (workload / stack; not counted in any time above):"
+			echo
+			echo "$slow"
 		fi
 		echo
 		echo "### Targets of the issue"
@@ -175,12 +206,12 @@ write_report() {
 	} >"$md"
 	{
 		echo "workload,stack,unit,median,ratio_to_native,ok_samples,failed_samples,samples"
-		for row in $(report_rows); do
+		for row in $(report_rows) $(cpu_rows); do
 			for stack in "${STACKS[@]}"; do
 				[ $((${NOK[$row|$stack]:-0} + ${NFAIL[$row|$stack]:-0})) -gt 0 ] || continue
 				local m=${MED[$row|$stack]:-} r=""
-				[ "$(row_unit "$row")" = s ] && r=$(ratio "$m" "${MED[$row|native]:-}")
-				printf '%s,%s,%s,%s,%s,%s,%s,%s\n' "$row" "$stack" "$(row_unit "$row")" "$m" "$r" \
+				[ "$(row_unit "${row%@cpu}")" = s ] && r=$(ratio "$m" "${MED[$row|native]:-}")
+				printf '%s,%s,%s,%s,%s,%s,%s,%s\n' "$row" "$stack" "$(row_unit "${row%@cpu}")" "$m" "$r" \
 					"${NOK[$row|$stack]}" "${NFAIL[$row|$stack]}" "$(samples "$row" "$stack" | tr '\n' ' ' | sed 's/ $//')"
 			done
 		done

@@ -43,6 +43,26 @@ median() {
 # samples WORKLOAD STACK: the recorded samples of one cell, one per line ("FAIL" included).
 samples() { awk -F'\t' -v w="$1" -v s="$2" '$1 == w && $2 == s { print $3 }' "$RAW"; }
 
+# cpu_snapshot: "BUSY TOTAL OURS" in clock ticks: the machine's busy and total CPU time
+# (/proc/stat) and this shell's own plus its reaped descendants' (which include every
+# workload and daemon, all waited for). Two snapshots tell how much CPU other processes
+# took during the run: the benchmark shares the machine with whatever else runs on it.
+CLK_TCK=$(getconf CLK_TCK)
+cpu_snapshot() {
+	local busy total ours
+	read -r busy total < <(awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat)
+	ours=$(sed 's/.*) //' "/proc/$$/stat" | awk '{ print $12 + $13 + $14 + $15 }')
+	echo "$busy $total $ours"
+}
+
+# other_cpu_share SNAPSHOT_BEFORE SNAPSHOT_AFTER: percent of the machine's CPU time used by
+# processes other than this benchmark (kernel threads such as writeback included).
+other_cpu_share() {
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		other = (y[1] - x[1]) - (y[3] - x[3]); if (other < 0) other = 0
+		printf "%.0f", 100 * other / (y[2] - x[2]) }'
+}
+
 # Everything mounted or started by this run, so that the exit trap can undo it whatever
 # happened (a failed workload, a crashed daemon, Ctrl-C).
 MOUNTS=()

@@ -9,11 +9,11 @@
 # Two shapes of workload:
 #  - readers (stat, git-status, seq-read) run on one mount per run: the first pass after the
 #    mount is recorded as "<name>-first" (cold FUSE/dentry caches, warm host page cache), the
-#    second as "<name>", the warm number the issue asks for;
+#    second, started right after it, as "<name>", the warm number the issue asks for;
 #  - writers get a fresh mount (new upper and work directories) for every run, so every run
 #    does the same copy-ups and creates the same files; mount and unmount are not timed.
-# A `sync` runs before every timed pass so that dirty data of the previous pass is not charged
-# to this one.
+# A `sync` runs before every timed pass (but a reader's warm one) so that dirty data of the
+# previous pass is not charged to this one.
 
 WORKLOADS=(stat git-status untar-delete seq-read seq-write copy-up chmod sqlite compile)
 
@@ -69,18 +69,34 @@ set_workloads() {
 # Rows of the report that are not workloads of their own.
 EXTRA_ROWS=(copy-up-ref copy-up-ref-fsync rss mount-ready)
 
-# run_pass WORKLOAD STACK RECORD_AS: one timed execution of the workload's command on VIEW.
-# Records the time under RECORD_AS, or a failure (with the workload's output and, for a FUSE
-# stack, the daemon's log).
+# run_pass WORKLOAD STACK RECORD_AS [nosync]: one timed execution of the workload's command on VIEW.
+# Records the elapsed time under RECORD_AS and the CPU time under RECORD_AS@cpu, or a failure
+# (with the workload's output and, for a FUSE stack, the daemon's log).
+# CPU time = user + system time of the workload's whole process tree (bash's `times` in the
+# subshell, after everything was reaped; kernel overlayfs work is system time of the
+# workload) plus the FUSE daemon's (from /proc). On a machine shared with other work, CPU time
+# moves much less than elapsed time, so it is the second opinion when elapsed times scatter.
 run_pass() {
-	local wl=$1 stack=$2 as=$3 rc=0 t0 t1
-	local log="$SCRATCH/pass.log"
+	local wl=$1 stack=$2 as=$3 rc=0 t0 t1 d0 d1 w
+	# No sync before a reader's warm pass: it is to start right after the first pass, so that
+	# it finds the caches as the first pass left them, for as long as the stack keeps them
+	# (a sync can take seconds on a busy machine, and outlast a 1 s attribute timeout).
+	[ "${4:-}" = nosync ] || sync
+	local log="$SCRATCH/pass.log" cpu="$SCRATCH/pass.times"
 	OUT="$SCRATCH/pass.out"
 	: >"$log"
-	sync
+	: >"$cpu"
+	d0=$(daemon_ticks)
 	t0=$(now_us)
-	(cd "$SCRATCH" && V=$VIEW OUT=$OUT timeout -k 10 "$PASS_TIMEOUT" bash -c "${WL_CMD[$wl]}") >>"$log" 2>&1 || rc=$?
+	(
+		cd "$SCRATCH" || exit 1
+		V=$VIEW OUT=$OUT timeout -k 10 "$PASS_TIMEOUT" bash -c "${WL_CMD[$wl]}"
+		rc=$?
+		times >"$cpu"
+		exit $rc
+	) >>"$log" 2>&1 || rc=$?
 	t1=$(now_us)
+	d1=$(daemon_ticks)
 	if [ "$rc" != 0 ]; then
 		[ "$rc" = 124 ] && echo "timed out after $PASS_TIMEOUT s" >>"$log"
 		[ -s "$DLOG" ] && { echo "--- daemon log:"; tail -n 20 "$DLOG"; } >>"$log"
@@ -88,6 +104,22 @@ run_pass() {
 		return 1
 	fi
 	record "$as" "$stack" "$(us_to_s $((t1 - t0)))"
+	# `times` prints the shell's own times, then its children's: "0m1.234s 0m0.567s".
+	w=$(sed -n 2p "$cpu" | awk -v d=$((d1 - d0)) -v hz="$CLK_TCK" '{
+		n = split($1 " " $2, f, " "); s = 0
+		for (i = 1; i <= n; i++) { split(f[i], ms, "m"); sub("s", "", ms[2]); s += ms[1] * 60 + ms[2] }
+		printf "%.3f", s + d / hz }')
+	record "$as@cpu" "$stack" "$w"
+}
+
+# daemon_ticks: CPU ticks (user + system, all threads) used so far by the current FUSE daemon;
+# 0 without one. Fields counted after the ") " that ends the command name.
+daemon_ticks() {
+	if [ -n "${DPID:-}" ] && [ -r "/proc/$DPID/stat" ]; then
+		sed 's/.*) //' "/proc/$DPID/stat" | awk '{ print $12 + $13 }'
+	else
+		echo 0
+	fi
 }
 
 # run_workload WORKLOAD: all runs of one workload on every stack, stacks one after the other
@@ -96,12 +128,13 @@ run_workload() {
 	local wl=$1 stack i n=$RUNS
 	[ "$wl" = compile ] && n=$COMPILE_RUNS
 	note "$wl: ${WL_LABEL[$wl]} ($n runs per stack)"
+	CUR_WL=$wl
 	for stack in "${STACKS[@]}"; do
 		CUR_STACK=$stack
 		for i in $(seq 1 "$n"); do
 			stack_up "$stack" "${WL_NEED[$wl]}" || { stack_down; continue; }
 			if [ "${WL_SHAPE[$wl]}" = reader ]; then
-				run_pass "$wl" "$stack" "$wl-first" && run_pass "$wl" "$stack" "$wl" && after_reader "$wl" "$stack"
+				run_pass "$wl" "$stack" "$wl-first" && run_pass "$wl" "$stack" "$wl" nosync && after_reader "$wl" "$stack"
 			else
 				run_pass "$wl" "$stack" "$wl" || true
 			fi
