@@ -40,6 +40,8 @@ Usage: bench/run.sh [OPTIONS]
                    ${WORKLOADS[*]}
   --stacks LIST    comma-separated stacks (default all): ${ALL_STACKS[*]}
   --daemon PATH    antares-overlayd to measure (default ./build/daemon/antares-overlayd)
+  --baseline PATH  also measure another antares-overlayd build, as stack antares-baseline
+                   (e.g. the commit before an optimisation: both in the same run, same noise)
   --cache DIR      where the lower tree, inputs and scratch live (default /var/tmp/antares-bench);
                    the uppers are made there too, so it decides the filesystem measured
   --out PREFIX     write PREFIX.md and PREFIX.csv (default bench/results/latest)
@@ -64,7 +66,7 @@ source "$BENCH_DIR/lib/report.sh"
 RUNS=5 COMPILE_RUNS=3 QUICK=0 ONLY="" STACK_LIST="" INSTALL=1 OUT_PREFIX=""
 DAEMON="$REPO_DIR/build/daemon/antares-overlayd"
 CACHE=/var/tmp/antares-bench
-RUNS_SET=0 COMPILE_RUNS_SET=0
+RUNS_SET=0 COMPILE_RUNS_SET=0 BASELINE=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) RUNS=$2 RUNS_SET=1; shift 2 ;;
@@ -73,6 +75,7 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=$2; shift 2 ;;
 	--stacks) STACK_LIST=$2; shift 2 ;;
 	--daemon) DAEMON=$2; shift 2 ;;
+	--baseline) BASELINE=$(realpath -m "$2"); shift 2 ;;
 	--cache) CACHE=$2; shift 2 ;;
 	--out) OUT_PREFIX=$2; shift 2 ;;
 	--no-install) INSTALL=0; shift ;;
@@ -109,6 +112,7 @@ if [ -n "$ONLY" ]; then
 		printf '%s\n' "${WORKLOADS[@]}" | grep -qx -- "$wl" || die "unknown workload '$wl' (known: ${WORKLOADS[*]})"
 	done
 fi
+[ -n "$BASELINE" ] && ALL_STACKS+=(antares-baseline)
 STACKS=("${ALL_STACKS[@]}")
 if [ -n "$STACK_LIST" ]; then
 	IFS=, read -r -a STACKS <<<"$STACK_LIST"
@@ -122,16 +126,20 @@ SKIPPED=()
 
 # Which daemon this is, for the report: its version, and the commit of the source tree it
 # was built from when it sits in a meson build directory of a git checkout.
-DAEMON_DESC=""
-if [ -x "$DAEMON" ]; then
-	DAEMON_DESC=" ($("$DAEMON" --version 2>/dev/null | head -n 1 || true)"
-	src=$(dirname "$(dirname "$(dirname "$DAEMON")")")
+daemon_desc() {
+	local bin=$1 src desc
+	[ -x "$bin" ] || return 0
+	desc=" ($("$bin" --version 2>/dev/null | head -n 1 || true)"
+	src=$(dirname "$(dirname "$(dirname "$bin")")")
 	if git -C "$src" rev-parse --short HEAD >/dev/null 2>&1; then
-		DAEMON_DESC="$DAEMON_DESC, source $src at $(git -C "$src" rev-parse --short HEAD)"
-		[ -n "$(git -C "$src" status --porcelain -- daemon 2>/dev/null)" ] && DAEMON_DESC="$DAEMON_DESC + uncommitted daemon changes"
+		desc="$desc, source $src at $(git -C "$src" rev-parse --short HEAD)"
+		[ -n "$(git -C "$src" status --porcelain -- daemon 2>/dev/null)" ] && desc="$desc + uncommitted daemon changes"
 	fi
-	DAEMON_DESC="$DAEMON_DESC; binary built $(date -u -r "$DAEMON" '+%Y-%m-%d %H:%M UTC'))"
-fi
+	echo "$desc; binary built $(date -u -r "$bin" '+%Y-%m-%d %H:%M UTC'))"
+}
+DAEMON_DESC=$(daemon_desc "$DAEMON")
+BASELINE_DESC=""
+[ -n "$BASELINE" ] && BASELINE_DESC=$(daemon_desc "$BASELINE")
 
 # --- preparation (cached) ---
 [ "$INSTALL" = 1 ] && install_packages
@@ -155,6 +163,11 @@ DAEMON_PATH=$DAEMON
 if [ -x "$DAEMON" ]; then
 	cp "$DAEMON" "$SCRATCH/antares-overlayd"
 	DAEMON="$SCRATCH/antares-overlayd"
+fi
+BASELINE_PATH=$BASELINE
+if [ -n "$BASELINE" ] && [ -x "$BASELINE" ]; then
+	cp "$BASELINE" "$SCRATCH/antares-baseline"
+	BASELINE="$SCRATCH/antares-baseline"
 fi
 : >"$RAW"
 LOG_DIR="$CACHE/logs/$(date +%Y%m%d-%H%M%S)"

@@ -6,6 +6,7 @@
 #   overlayfs         kernel overlayfs, mount -t overlay
 #   fuse-overlayfs    fuse-overlayfs, the FUSE peer
 #   antares-overlayd  the daemon under test ($DAEMON)
+#   antares-baseline  another build of it ($BASELINE, --baseline), to compare two versions
 #
 # Every overlay gets a new upper and work directory on the same filesystem as the lower, and
 # the FUSE daemons run with -f in the background of this shell so that we know their PID
@@ -27,7 +28,7 @@ stack_up() {
 	case $stack in
 	native) native_view "$need" ;;
 	overlayfs) kernel_mount ;;
-	fuse-overlayfs | antares-overlayd) fuse_mount "$stack" ;;
+	fuse-overlayfs | antares-overlayd | antares-baseline) fuse_mount "$stack" ;;
 	*) die "unknown stack $stack" ;;
 	esac
 }
@@ -81,6 +82,7 @@ fuse_mount() {
 	fuse-overlayfs) fuse-overlayfs -f -o "$opts" "$d/mnt" >>"$DLOG" 2>&1 & ;;
 	# --log-level warning (the default, said explicitly): the log is where failures show up.
 	antares-overlayd) "$DAEMON" -f -o "$opts" --log "$DLOG" --log-level warning "$d/mnt" 2>>"$DLOG" & ;;
+	antares-baseline) "$BASELINE" -f -o "$opts" --log "$DLOG" --log-level warning "$d/mnt" 2>>"$DLOG" & ;;
 	esac
 	DPID=$!
 	DAEMON_PIDS+=("$DPID")
@@ -159,6 +161,9 @@ probe_stacks() {
 			;;
 		antares-overlayd)
 			[ -x "$DAEMON" ] || { SKIPPED+=("$s: no daemon at $DAEMON_PATH (build it, or pass --daemon)"); continue; }
+			;;
+		antares-baseline)
+			[ -x "$BASELINE" ] || { SKIPPED+=("$s: no daemon at $BASELINE_PATH"); continue; }
 			;;
 		esac
 		[ -e /dev/fuse ] || [ "$s" = overlayfs ] || { SKIPPED+=("$s: no /dev/fuse"); continue; }
