@@ -173,7 +173,7 @@ write_report() {
 		echo
 		echo "Commands run by \`bash -c\` with \`V\` = the stack's view of the lower (\`linux/\` is the tree, \`data/\` the big file)."
 		echo "Readers (stat, git status, read) run twice per mount: the first pass is the \"first pass after mount\" row, the second the warm row."
-		echo "Writers get a fresh mount (new upper and work directories) for every run. \`sync\` runs before every timed pass."
+		echo "Writers get a fresh mount (new upper and work directories) for every run. \`sync\` runs before every timed pass but a reader's warm one."
 		echo
 		for row in "${SELECTED[@]}"; do echo "- $row — ${WL_LABEL[$row]}: \`${WL_CMD[$row]}\`"; done
 		echo "- reference — \`cp --reflink=auto\` of the lower's $BIG_MB MiB file into a directory on the uppers' filesystem (+ \`sync FILE\` for the fsync row)"
