@@ -1,0 +1,102 @@
+# Shared helpers for bench/run.sh: messages, timing, raw results, failures, cleanup.
+# Sourced, not run.
+
+note() { printf '# %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# Microseconds since the epoch from bash's own clock: no fork, so timing a command costs
+# nothing beyond the command itself.
+now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+
+# us_to_s MICROSECONDS: decimal seconds with microsecond precision.
+us_to_s() { printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)); }
+us_to_ms() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+
+# record WORKLOAD STACK VALUE: one sample into the raw results (TSV, one line per sample).
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RAW"; }
+
+# fail_note WORKLOAD STACK MESSAGE [LOG]: remember a failure for the report; the log (a daemon's
+# or the workload's output) is kept under $LOG_DIR so the failure can be looked at afterwards.
+FAILURES=()
+fail_note() {
+	local wl=$1 stack=$2 msg=$3 log=${4:-} kept=""
+	if [ -n "$log" ] && [ -s "$log" ]; then
+		kept="$LOG_DIR/$wl.$stack.$(basename "$log").$(now_us)"
+		cp "$log" "$kept" 2>/dev/null || kept=""
+	fi
+	FAILURES+=("$wl / $stack: $msg${kept:+ (log: $kept)}")
+	printf 'bench: FAILED %s / %s: %s\n' "$wl" "$stack" "$msg" >&2
+	if [ -n "$kept" ]; then
+		tail -n 5 "$kept" | sed 's/^/    | /' >&2
+	fi
+	printf '%s\t%s\tFAIL\n' "$wl" "$stack" >>"$RAW"
+}
+
+# median: the median of the numbers on stdin (mean of the middle two for an even count).
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit 1
+		if (NR % 2) printf "%.6f\n", v[(NR + 1) / 2]
+		else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# samples WORKLOAD STACK: the recorded samples of one cell, one per line ("FAIL" included).
+samples() { awk -F'\t' -v w="$1" -v s="$2" '$1 == w && $2 == s { print $3 }' "$RAW"; }
+
+# cpu_snapshot: "BUSY TOTAL OURS" in clock ticks: the machine's busy and total CPU time
+# (/proc/stat) and this shell's own plus its reaped descendants' (which include every
+# workload and daemon, all waited for). Two snapshots tell how much CPU other processes
+# took during the run: the benchmark shares the machine with whatever else runs on it.
+CLK_TCK=$(getconf CLK_TCK)
+cpu_snapshot() {
+	local busy total ours
+	read -r busy total < <(awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat)
+	ours=$(sed 's/.*) //' "/proc/$$/stat" | awk '{ print $12 + $13 + $14 + $15 }')
+	echo "$busy $total $ours"
+}
+
+# other_cpu_share SNAPSHOT_BEFORE SNAPSHOT_AFTER: percent of the machine's CPU time used by
+# processes other than this benchmark (kernel threads such as writeback included).
+other_cpu_share() {
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		other = (y[1] - x[1]) - (y[3] - x[3]); if (other < 0) other = 0
+		printf "%.0f", 100 * other / (y[2] - x[2]) }'
+}
+
+# Everything mounted or started by this run, so that the exit trap can undo it whatever
+# happened (a failed workload, a crashed daemon, Ctrl-C).
+MOUNTS=()
+DAEMON_PIDS=()
+
+# force_umount MNT: unmount, falling back to aborting a hung FUSE connection (a daemon that
+# deadlocked would otherwise keep `umount` waiting) and to a lazy unmount.
+force_umount() {
+	local mnt=$1
+	mountpoint -q "$mnt" 2>/dev/null || return 0
+	umount "$mnt" 2>/dev/null && return 0
+	local dev
+	dev=$(stat -c '%d' "$mnt" 2>/dev/null || true)
+	# The connection is named after the minor of the mount's (anonymous, major 0) device.
+	if [ -n "$dev" ]; then
+		local conn="/sys/fs/fuse/connections/$(((dev & 0xff) | ((dev >> 12) & 0xfff00)))"
+		[ -e "$conn/abort" ] && { echo 1 >"$conn/abort" 2>/dev/null || true; }
+	fi
+	umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$? m p
+	trap - EXIT INT TERM
+	for m in "${MOUNTS[@]}"; do force_umount "$m"; done
+	for p in "${DAEMON_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${DAEMON_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [ -n "${SCRATCH:-}" ] && [ -d "$SCRATCH" ]; then
+		# Never delete below a directory that is still mounted (it would delete through it).
+		if findmnt -rn -o TARGET | grep -q "^$SCRATCH/"; then
+			note "mounts left under $SCRATCH; not deleting it"
+		else
+			rm -rf "$SCRATCH"
+		fi
+	fi
+	exit "$rc"
+}

@@ -1,0 +1,200 @@
+#!/bin/bash
+# shellcheck source-path=SCRIPTDIR
+# Antares overlay benchmark: how much slower is a build inside the overlay than outside it?
+#
+# Mounts the same lower tree (the Debian kernel source, ~84k entries, made a git repository,
+# plus a big data file) four ways, one after the other, and times the same workloads on each:
+#
+#   native            the tree itself (writing workloads work on a scratch copy)
+#   overlayfs         kernel overlayfs: what the kernel can do
+#   fuse-overlayfs    the FUSE peer users would otherwise pick
+#   antares-overlayd  our daemon (--daemon PATH; default ./build/daemon/antares-overlayd)
+#
+# Workloads: stat of every file (warm), git status (warm), untar + rm of 20k small files,
+# sequential read of a 1 GiB lower file (page cache warm), sequential write of 1 GiB with
+# fsync, copy-up of a 1 GiB lower file by a 1-byte append (with `cp --reflink=auto` of the
+# same file as the reference), chmod of 1,000 lower files, 2,000 SQLite WAL autocommit
+# inserts, and a kernel compile (make defconfig && make -j2 lib/). Also the daemons' peak
+# RSS after the stat workload and the mount-to-ready time.
+#
+# Each cell is the median of several runs, with its ratio to native. The result is printed
+# and written as Markdown and CSV (bench/results/latest.{md,csv}; quick.{md,csv} for --quick).
+# doc/performance.md explains the workloads and keeps the reference numbers.
+#
+# Runs as root (it mounts). Unmounts everything it mounted when it exits, also on Ctrl-C.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+COMMAND_LINE="bench/run.sh $*"
+
+usage() {
+	cat <<EOF
+Usage: bench/run.sh [OPTIONS]
+
+  --runs N         timed runs per workload and stack (default 5; 3 for compile, see below)
+  --compile-runs N runs of the compile workload (default 3)
+  --quick          smoke run in a few minutes: 64 MiB files, 2,000 small files, 100 chmods,
+                   200 inserts, a one-file compile, 1 run; writes results/quick.{md,csv}
+  --only LIST      comma-separated workloads to run (default all):
+                   ${WORKLOADS[*]}
+  --stacks LIST    comma-separated stacks (default all): ${ALL_STACKS[*]}
+  --daemon PATH    antares-overlayd to measure (default ./build/daemon/antares-overlayd)
+  --baseline PATH  also measure another antares-overlayd build, as stack antares-baseline
+                   (e.g. the commit before an optimisation: both in the same run, same noise)
+  --cache DIR      where the lower tree, inputs and scratch live (default /var/tmp/antares-bench);
+                   the uppers are made there too, so it decides the filesystem measured
+  --out PREFIX     write PREFIX.md and PREFIX.csv (default bench/results/latest)
+  --no-install     do not apt-get install missing packages
+  -h, --help       this help
+EOF
+}
+
+# shellcheck source=lib/util.sh
+source "$BENCH_DIR/lib/util.sh"
+# shellcheck source=lib/prepare.sh
+source "$BENCH_DIR/lib/prepare.sh"
+# shellcheck source=lib/stacks.sh
+source "$BENCH_DIR/lib/stacks.sh"
+# shellcheck source=lib/workloads.sh
+source "$BENCH_DIR/lib/workloads.sh"
+# shellcheck source=lib/report.sh
+source "$BENCH_DIR/lib/report.sh"
+
+# Full sizes are the issue's; --quick shrinks every size, not just the run count, so that
+# the smoke run exercises every code path in minutes.
+RUNS=5 COMPILE_RUNS=3 QUICK=0 ONLY="" STACK_LIST="" INSTALL=1 OUT_PREFIX=""
+DAEMON="$REPO_DIR/build/daemon/antares-overlayd"
+CACHE=/var/tmp/antares-bench
+RUNS_SET=0 COMPILE_RUNS_SET=0 BASELINE=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--runs) RUNS=$2 RUNS_SET=1; shift 2 ;;
+	--compile-runs) COMPILE_RUNS=$2 COMPILE_RUNS_SET=1; shift 2 ;;
+	--quick) QUICK=1; shift ;;
+	--only) ONLY=$2; shift 2 ;;
+	--stacks) STACK_LIST=$2; shift 2 ;;
+	--daemon) DAEMON=$2; shift 2 ;;
+	--baseline) BASELINE=$(realpath -m "$2"); shift 2 ;;
+	--cache) CACHE=$2; shift 2 ;;
+	--out) OUT_PREFIX=$2; shift 2 ;;
+	--no-install) INSTALL=0; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "--runs wants a positive number"
+[[ $COMPILE_RUNS =~ ^[1-9][0-9]*$ ]] || die "--compile-runs wants a positive number"
+[ "$(id -u)" = 0 ] || die "run as root: the benchmark mounts overlays"
+
+if [ "$QUICK" = 1 ]; then
+	BIG_MB=64 SMALL_FILES=2000 CHMOD_FILES=100 SQL_INSERTS=200 COMPILE_TARGET=lib/string.o
+	[ "$RUNS_SET" = 1 ] || RUNS=1
+	[ "$COMPILE_RUNS_SET" = 1 ] || COMPILE_RUNS=1
+	: "${OUT_PREFIX:=$BENCH_DIR/results/quick}"
+else
+	# lib/ takes ~50 s natively with -j2 on the reference machine (doc/performance.md).
+	BIG_MB=1024 SMALL_FILES=20000 CHMOD_FILES=1000 SQL_INSERTS=2000 COMPILE_TARGET=lib/
+	: "${OUT_PREFIX:=$BENCH_DIR/results/latest}"
+fi
+# A pass that takes this long is a hung daemon, not a slow one.
+PASS_TIMEOUT=1800
+
+DAEMON=$(realpath -m "$DAEMON")
+CACHE=$(realpath -m "$CACHE")
+LOWER="$CACHE/lower"
+
+# What to run.
+SELECTED=("${WORKLOADS[@]}")
+if [ -n "$ONLY" ]; then
+	IFS=, read -r -a SELECTED <<<"$ONLY"
+	for wl in "${SELECTED[@]}"; do
+		printf '%s\n' "${WORKLOADS[@]}" | grep -qx -- "$wl" || die "unknown workload '$wl' (known: ${WORKLOADS[*]})"
+	done
+fi
+[ -n "$BASELINE" ] && ALL_STACKS+=(antares-baseline)
+STACKS=("${ALL_STACKS[@]}")
+if [ -n "$STACK_LIST" ]; then
+	IFS=, read -r -a STACKS <<<"$STACK_LIST"
+	for s in "${STACKS[@]}"; do
+		printf '%s\n' "${ALL_STACKS[@]}" | grep -qx -- "$s" || die "unknown stack '$s' (known: ${ALL_STACKS[*]})"
+	done
+	# Ratios are to native: always measure it.
+	printf '%s\n' "${STACKS[@]}" | grep -qx native || STACKS=(native "${STACKS[@]}")
+fi
+SKIPPED=()
+
+# Which daemon this is, for the report: its version, and the commit of the source tree it
+# was built from when it sits in a meson build directory of a git checkout.
+daemon_desc() {
+	local bin=$1 src desc
+	[ -x "$bin" ] || return 0
+	desc=" ($("$bin" --version 2>/dev/null | head -n 1 || true)"
+	src=$(dirname "$(dirname "$(dirname "$bin")")")
+	if git -C "$src" rev-parse --short HEAD >/dev/null 2>&1; then
+		desc="$desc, source $src at $(git -C "$src" rev-parse --short HEAD)"
+		[ -n "$(git -C "$src" status --porcelain -- daemon 2>/dev/null)" ] && desc="$desc + uncommitted daemon changes"
+	fi
+	echo "$desc; binary built $(date -u -r "$bin" '+%Y-%m-%d %H:%M UTC'))"
+}
+DAEMON_DESC=$(daemon_desc "$DAEMON")
+BASELINE_DESC=""
+[ -n "$BASELINE" ] && BASELINE_DESC=$(daemon_desc "$BASELINE")
+
+# --- preparation (cached) ---
+[ "$INSTALL" = 1 ] && install_packages
+mkdir -p "$CACHE/state"
+prepare_tree
+prepare_big
+prepare_inputs
+prepare_helpers
+TREE_ENTRIES=$("$BIN/statall" "$LOWER/linux")
+set_workloads
+# The workload commands run in child shells: give them the inputs.
+export BIN BIG_NAME BIG_MB SMALL_TAR CHMOD_LIST SQL_FILE COMPILE_TARGET
+
+# Scratch for this run (uppers, native copies), on the same filesystem as the lower, and a
+# log directory that outlives it for failures.
+SCRATCH=$(mktemp -d "$CACHE/run.XXXXXX")
+RAW="$SCRATCH/raw.tsv"
+# Run a copy of the daemon: a rebuild of the source tree during a long run must not mix two
+# versions in one table. The report still names the path and commit given.
+DAEMON_PATH=$DAEMON
+if [ -x "$DAEMON" ]; then
+	cp "$DAEMON" "$SCRATCH/antares-overlayd"
+	DAEMON="$SCRATCH/antares-overlayd"
+fi
+BASELINE_PATH=$BASELINE
+if [ -n "$BASELINE" ] && [ -x "$BASELINE" ]; then
+	cp "$BASELINE" "$SCRATCH/antares-baseline"
+	BASELINE="$SCRATCH/antares-baseline"
+fi
+: >"$RAW"
+LOG_DIR="$CACHE/logs/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$LOG_DIR"
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Warm the host page cache with the whole lower (tree and big file), so that the first stack
+# measured does not pay for reading the disk and the others do not profit from it.
+note "warming the page cache with the lower layer"
+tar -cf - -C "$LOWER" . | cat >/dev/null
+
+CPU_BEFORE=$(cpu_snapshot)
+probe_stacks
+note "stacks: ${STACKS[*]}; workloads: ${SELECTED[*]}; runs: $RUNS (compile $COMPILE_RUNS)"
+START=$(now_us)
+for wl in "${SELECTED[@]}"; do
+	run_workload "$wl"
+done
+OTHER_CPU=$(other_cpu_share "$CPU_BEFORE" "$(cpu_snapshot)")
+note "all workloads took $(($(($(now_us) - START)) / 1000000)) s; other processes used $OTHER_CPU% of the CPU meanwhile"
+
+mkdir -p "$(dirname "$OUT_PREFIX")"
+write_report "$OUT_PREFIX.md" "$OUT_PREFIX.csv"
+cp "$RAW" "$LOG_DIR/raw.tsv"
+echo
+cat "$OUT_PREFIX.md"
+echo
+note "written: $OUT_PREFIX.md, $OUT_PREFIX.csv (raw samples: $LOG_DIR/raw.tsv)"
