@@ -126,6 +126,18 @@ void inode_unhash(struct inode_table *t, struct ovl_inode *ino)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void inode_rehash(struct inode_table *t, struct ovl_inode *ino)
+{
+	pthread_mutex_lock(&t->lock);
+	if (!find_locked(t, ino->key_layer, ino->key_dev, ino->key_ino)) {
+		size_t k = bucket_of(t, ino->key_layer, ino->key_dev, ino->key_ino);
+		ino->hash_next = t->buckets[k];
+		t->buckets[k] = ino;
+		t->count++;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
 void inode_rekey(struct inode_table *t, struct ovl_inode *ino, int layer, dev_t dev, ino_t i)
 {
 	pthread_mutex_lock(&t->lock);

@@ -91,6 +91,8 @@ struct ovl_inode *inode_insert(struct inode_table *t, struct ovl_inode *ino);
 /* The object is gone (its last name removed): take it out of the table so a new object that
  * reuses its inode number is not mistaken for it. The inode lives on for open handles. */
 void inode_unhash(struct inode_table *t, struct ovl_inode *ino);
+/* Put an inode taken out by inode_unhash back (the removal it was taken out for failed). */
+void inode_rehash(struct inode_table *t, struct ovl_inode *ino);
 /* Move an inode to a new key after copy-up. */
 void inode_rekey(struct inode_table *t, struct ovl_inode *ino, int layer, dev_t dev, ino_t i);
 
