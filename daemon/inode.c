@@ -348,8 +348,19 @@ void inode_drop_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inod
 			 const char *name)
 {
 	struct ovl_alias *gone = NULL;
+	struct ovl_inode *old_parent = NULL;
+	char *old_name = NULL;
 	pthread_mutex_lock(&ino->lock);
-	if (same_name(ino->parent, ino->name, parent, name) && ino->aliases) {
+	if (same_name(ino->parent, ino->name, parent, name) && !ino->aliases) {
+		/* Its last known name is gone. The kernel may still send operations on this inode
+		 * (a path resolved just before the unlink or rename-over); through the old name they
+		 * would reach whatever takes it next: another file, or a whiteout (a type change
+		 * the kernel answers with EIO). Without a name they fail with ENOENT. */
+		old_parent = ino->parent;
+		old_name = ino->name;
+		ino->parent = NULL;
+		ino->name = NULL;
+	} else if (same_name(ino->parent, ino->name, parent, name) && ino->aliases) {
 		/* Promote another name; the dropped primary becomes the node to free. */
 		gone = ino->aliases;
 		ino->aliases = gone->next;
@@ -372,6 +383,9 @@ void inode_drop_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inod
 		gone->next = NULL;
 		free_aliases(ovl, gone);
 	}
+	free(old_name);
+	if (old_parent)
+		release(ovl, old_parent, 0, 1);
 }
 
 int inode_move_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *oldp,
