@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -12,12 +13,26 @@
 
 #include "../common/macros.h"
 
+/* One buffer per worker thread, freed when the thread ends (libfuse ends idle workers and
+ * cancels them all at unmount; a plain __thread pointer leaked 1 MiB per thread). */
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+
+static void buf_key_init(void)
+{
+	pthread_key_create(&buf_key, free);
+}
+
 static int copy_range_rw(int in, int out, off_t off, off_t end)
 {
-	static __thread char *buf;
 	const size_t bufsz = 1 << 20;
-	if (!buf && !(buf = malloc(bufsz)))
-		return -ENOMEM;
+	pthread_once(&buf_once, buf_key_init);
+	char *buf = pthread_getspecific(buf_key);
+	if (!buf) {
+		if (!(buf = malloc(bufsz)))
+			return -ENOMEM;
+		pthread_setspecific(buf_key, buf);
+	}
 	while (off < end) {
 		size_t want = (size_t)(end - off) < bufsz ? (size_t)(end - off) : bufsz;
 		ssize_t n = RETRY_EINTR(pread(in, buf, want, off));

@@ -341,7 +341,7 @@ static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino, enum copyup_kin
 	}
 	struct ovl_inode *parent = inode_get_location(ovl, ino, name, sizeof(name));
 	if (!parent)
-		return -ESTALE;
+		return -ENOENT; /* every name of it was removed (inode_drop_location) */
 	int r = copyup(ovl, parent);
 	if (r < 0) {
 		inode_unref(ovl, parent);

@@ -16,6 +16,7 @@ int inode_table_init(struct inode_table *t)
 	pthread_mutex_init(&t->lock, NULL);
 	t->n_buckets = 1 << 14;
 	t->count = 0;
+	t->all = NULL;
 	t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
 	return t->buckets ? 0 : -ENOMEM;
 }
@@ -59,6 +60,25 @@ static struct ovl_inode *find_locked(struct inode_table *t, int layer, dev_t dev
 	return NULL;
 }
 
+static void all_add_locked(struct inode_table *t, struct ovl_inode *ino)
+{
+	ino->all_next = t->all;
+	if (t->all)
+		t->all->all_pprev = &ino->all_next;
+	t->all = ino;
+	ino->all_pprev = &t->all;
+}
+
+static void all_del_locked(struct ovl_inode *ino)
+{
+	if (!ino->all_pprev)
+		return;
+	*ino->all_pprev = ino->all_next;
+	if (ino->all_next)
+		ino->all_next->all_pprev = ino->all_pprev;
+	ino->all_pprev = NULL;
+}
+
 static void unlink_locked(struct inode_table *t, struct ovl_inode *ino)
 {
 	struct ovl_inode **p = &t->buckets[bucket_of(t, ino->key_layer, ino->key_dev, ino->key_ino)];
@@ -91,6 +111,7 @@ struct ovl_inode *inode_insert(struct inode_table *t, struct ovl_inode *ino)
 		ino->hash_next = t->buckets[k];
 		t->buckets[k] = ino;
 		t->count++;
+		all_add_locked(t, ino);
 		maybe_grow(t);
 		e = ino;
 	}
@@ -102,6 +123,18 @@ void inode_unhash(struct inode_table *t, struct ovl_inode *ino)
 {
 	pthread_mutex_lock(&t->lock);
 	unlink_locked(t, ino);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void inode_rehash(struct inode_table *t, struct ovl_inode *ino)
+{
+	pthread_mutex_lock(&t->lock);
+	if (!find_locked(t, ino->key_layer, ino->key_dev, ino->key_ino)) {
+		size_t k = bucket_of(t, ino->key_layer, ino->key_dev, ino->key_ino);
+		ino->hash_next = t->buckets[k];
+		t->buckets[k] = ino;
+		t->count++;
+	}
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -178,6 +211,29 @@ void inode_free(struct ovl *ovl, struct ovl_inode *ino)
 		inode_unref(ovl, parent);
 }
 
+void inode_table_destroy(struct ovl *ovl)
+{
+	struct inode_table *t = &ovl->table;
+	if (!t->buckets)
+		return;
+	/* No other thread is left: free each inode on its own, not through release(), whose
+	 * reference walk would visit parents that are freed here too. */
+	for (struct ovl_inode *ino = t->all, *next; ino; ino = next) {
+		next = ino->all_next;
+		for (struct ovl_alias *a = ino->aliases, *an; a; a = an) {
+			an = a->next;
+			free(a->name);
+			free(a);
+		}
+		ino->aliases = NULL;
+		destroy(ovl, ino);
+	}
+	t->all = NULL;
+	free(t->buckets);
+	t->buckets = NULL;
+	pthread_mutex_destroy(&t->lock);
+}
+
 void inode_ref(struct inode_table *t, struct ovl_inode *ino)
 {
 	pthread_mutex_lock(&t->lock);
@@ -202,8 +258,10 @@ static void release(struct ovl *ovl, struct ovl_inode *ino, uint64_t n, uint64_t
 		ino->nlookup = ino->nlookup > n ? ino->nlookup - n : 0;
 		ino->refs -= r;
 		bool dead = ino->nlookup == 0 && ino->refs == 0;
-		if (dead)
+		if (dead) {
 			unlink_locked(t, ino);
+			all_del_locked(ino);
+		}
 		pthread_mutex_unlock(&t->lock);
 		if (!dead)
 			return;
@@ -290,8 +348,19 @@ void inode_drop_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inod
 			 const char *name)
 {
 	struct ovl_alias *gone = NULL;
+	struct ovl_inode *old_parent = NULL;
+	char *old_name = NULL;
 	pthread_mutex_lock(&ino->lock);
-	if (same_name(ino->parent, ino->name, parent, name) && ino->aliases) {
+	if (same_name(ino->parent, ino->name, parent, name) && !ino->aliases) {
+		/* Its last known name is gone. The kernel may still send operations on this inode
+		 * (a path resolved just before the unlink or rename-over); through the old name they
+		 * would reach whatever takes it next: another file, or a whiteout (a type change
+		 * the kernel answers with EIO). Without a name they fail with ENOENT. */
+		old_parent = ino->parent;
+		old_name = ino->name;
+		ino->parent = NULL;
+		ino->name = NULL;
+	} else if (same_name(ino->parent, ino->name, parent, name) && ino->aliases) {
 		/* Promote another name; the dropped primary becomes the node to free. */
 		gone = ino->aliases;
 		ino->aliases = gone->next;
@@ -314,6 +383,9 @@ void inode_drop_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inod
 		gone->next = NULL;
 		free_aliases(ovl, gone);
 	}
+	free(old_name);
+	if (old_parent)
+		release(ovl, old_parent, 0, 1);
 }
 
 int inode_move_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *oldp,

@@ -12,6 +12,9 @@ struct ovl;
 
 struct ovl_inode {
 	struct ovl_inode *hash_next;
+	/* Every inode that entered the table, hashed or not (an unhashed inode may still be
+	 * looked up by the kernel): the daemon frees them all when it exits. Table lock. */
+	struct ovl_inode *all_next, **all_pprev;
 	/* identity of the topmost copy: (layer, st_dev, st_ino); changes on copy-up */
 	int key_layer;
 	dev_t key_dev;
@@ -72,9 +75,13 @@ struct inode_table {
 	struct ovl_inode **buckets;
 	size_t n_buckets;
 	size_t count;
+	struct ovl_inode *all; /* see ovl_inode.all_next */
 };
 
 int inode_table_init(struct inode_table *t);
+/* Free every inode and the table, whatever their counts: the session has ended, the kernel
+ * holds no more references (it sends no forgets at unmount). */
+void inode_table_destroy(struct ovl *ovl);
 
 /* Find the inode whose topmost copy is (layer, dev, ino), taking an internal reference. */
 struct ovl_inode *inode_find(struct inode_table *t, int layer, dev_t dev, ino_t ino);
@@ -84,6 +91,8 @@ struct ovl_inode *inode_insert(struct inode_table *t, struct ovl_inode *ino);
 /* The object is gone (its last name removed): take it out of the table so a new object that
  * reuses its inode number is not mistaken for it. The inode lives on for open handles. */
 void inode_unhash(struct inode_table *t, struct ovl_inode *ino);
+/* Put an inode taken out by inode_unhash back (the removal it was taken out for failed). */
+void inode_rehash(struct inode_table *t, struct ovl_inode *ino);
 /* Move an inode to a new key after copy-up. */
 void inode_rekey(struct inode_table *t, struct ovl_inode *ino, int layer, dev_t dev, ino_t i);
 

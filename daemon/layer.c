@@ -251,6 +251,8 @@ int layers_prepare_work(struct ovl *ovl, const struct ovl_options *o, char *err,
 
 void layers_close(struct ovl *ovl)
 {
+	if (!ovl->layers)
+		return; /* layers_open never got as far as the array */
 	for (int l = 0; l < ovl->n_layers; l++) {
 		if (ovl->layers[l].fd >= 0)
 			close(ovl->layers[l].fd);

@@ -90,7 +90,7 @@ int access_get(struct ovl *ovl, struct ovl_inode *ino, int l, struct access *a)
 	}
 	a->parent = inode_get_location(ovl, ino, a->name, sizeof(a->name));
 	if (!a->parent)
-		return -ESTALE;
+		return -ENOENT; /* every name of it was removed (inode_drop_location) */
 	a->loc.fd = inode_dir_fd(a->parent, l);
 	a->loc.name = a->name;
 	return a->loc.fd >= 0 ? 0 : -ENOENT;

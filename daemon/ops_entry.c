@@ -325,6 +325,13 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 		if (r < 0)
 			r = ovl_fail(ovl, op, child, NULL, UPPER, "clear whiteouts", -r);
 	}
+	/* The last name of an upper object: the upper filesystem may give its inode number to a
+	 * new file the moment it is gone, and a create racing with us (in any directory) would
+	 * then find this dying inode in the table and be reached under our name. So it leaves
+	 * the table before the number is freed, and comes back if the removal fails. */
+	bool last = r == 0 && in_upper && (is_dir || st.st_nlink <= 1);
+	if (last)
+		inode_unhash(&ovl->table, child);
 	if (r == 0) {
 		bool need_wh = ops_lower_has_name(p, name);
 		if (in_upper && need_wh)
@@ -338,12 +345,10 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 	}
 	if (r == 0) {
 		inode_drop_location(ovl, child, p, name);
-		/* Its last name is gone: the upper filesystem may reuse the inode number. */
-		if (in_upper && (is_dir || st.st_nlink <= 1)) {
-			inode_unhash(&ovl->table, child);
-			if (S_ISLNK(child->type))
-				meta_drop_link_origin(ovl, (unsigned long long)child->key_ino);
-		}
+		if (last && S_ISLNK(child->type))
+			meta_drop_link_origin(ovl, (unsigned long long)child->key_ino);
+	} else if (last) {
+		inode_rehash(&ovl->table, child);
 	}
 	inode_unref(ovl, child);
 	fuse_reply_err(req, -r);
@@ -455,12 +460,19 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 	if ((r = upper_whiteout_at(ovl, nupfd, newname, S_ISDIR(src->type))) < 0 && r != -EEXIST)
 		goto out;
 	bool need_wh = ops_lower_has_name(p, name);
+	/* As in remove_entry: a replaced upper object leaves the table before the rename frees
+	 * its inode number for reuse, and comes back if the rename fails. */
+	bool dst_last = dst && inode_layer(dst) == UPPER && (S_ISDIR(dst->type) || dst_nlink <= 1);
+	if (dst_last)
+		inode_unhash(&ovl->table, dst);
 	r = 0;
 	if (need_wh && !ovl->upper_dot_whiteouts &&
 	    renameat2(upfd, name, nupfd, newname, RENAME_WHITEOUT) == 0) {
 		need_wh = false;
 	} else if (renameat2(upfd, name, nupfd, newname, 0) < 0) {
 		r = -errno;
+		if (dst_last)
+			inode_rehash(&ovl->table, dst);
 		goto out;
 	} else if (need_wh) {
 		r = meta_create_whiteout(ovl, upfd, name);
@@ -472,11 +484,8 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 	}
 	if (dst) {
 		inode_drop_location(ovl, dst, np, newname);
-		if (inode_layer(dst) == UPPER && (S_ISDIR(dst->type) || dst_nlink <= 1)) {
-			inode_unhash(&ovl->table, dst);
-			if (S_ISLNK(dst->type))
-				meta_drop_link_origin(ovl, (unsigned long long)dst->key_ino);
-		}
+		if (dst_last && S_ISLNK(dst->type))
+			meta_drop_link_origin(ovl, (unsigned long long)dst->key_ino);
 	}
 	inode_move_location(ovl, src, p, name, np, newname);
 out:

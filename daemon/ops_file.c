@@ -263,9 +263,12 @@ void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t of
 void op_flush(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 {
 	(void)n;
-	/* close() of a duplicate reports deferred write errors (NFS-like uppers) to the app. */
+	/* close() of a duplicate reports deferred write errors (NFS-like uppers) to the app.
+	 * When we have no fd to spare for the duplicate (EMFILE/ENFILE) there is nothing to
+	 * report: the application's close() must not fail for a limit of ours, which it would
+	 * read as lost data. */
 	int fd = dup(ops_file_fd(fi));
-	int r = fd < 0 ? errno : close(fd) < 0 ? errno : 0;
+	int r = fd < 0 ? 0 : close(fd) < 0 ? errno : 0;
 	fuse_reply_err(req, r);
 }
 

@@ -6,8 +6,9 @@ set -eu
 build_pkgs="meson ninja-build pkg-config gcc libfuse3-dev libmount-dev libcap-dev libseccomp-dev libsqlite3-dev"
 test_pkgs="fuse3 sqlite3 attr acl strace git make uidmap util-linux fuse-overlayfs python3 man-db"
 # The policy fuzz run needs clang and its libFuzzer runtime (a separate package from Debian 12
-# on); mandoc lints the man pages.
-optional_pkgs="clang libclang-rt-14-dev mandoc"
+# on); mandoc lints the man pages; valgrind runs the daemon under memcheck, and gdb shows the
+# daemon's threads when the stress test's watchdog fires.
+optional_pkgs="clang libclang-rt-14-dev mandoc valgrind gdb"
 missing=()
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for p in $build_pkgs $test_pkgs $optional_pkgs; do

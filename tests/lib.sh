@@ -46,10 +46,16 @@ if [ "$MODE" = rootless ] && [ -z "${ANTARES_IN_USERNS:-}" ]; then
 		rel=${script_abs#"$TESTS_DIR"/}
 		userns="unshare -Urm"
 		[ -n "$SANDBOX_TEST" ] && userns=""
+		# Knobs of the long-form and sanitizer runs travel into the unprivileged run.
+		passenv=()
+		for v in ANTARES_SANITIZE CRASH_TRIALS CRASH_SEED STRESS_SECONDS STRESS_JOBS \
+			STRESS_WATCHDOG KEEP_TEST_DIR; do
+			[ -n "${!v:-}" ] && passenv+=("$v=${!v}")
+		done
 		set +e
 		setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups \
 			env -i PATH="$PATH" HOME="/tmp" MODE=rootless ANTARES_IN_USERNS=1 \
-			ANTARES_BUILD="$stage/build" LANG=C.UTF-8 \
+			ANTARES_BUILD="$stage/build" LANG=C.UTF-8 "${passenv[@]}" \
 			ANTARES_POLICY_PATH="$stage/policy/profiles" \
 			$userns bash "$stage/tests/$rel" "$@"
 		rc=$?
@@ -70,18 +76,48 @@ chmod 0755 "$T"
 MOUNTS=()
 DAEMON_PIDS=()
 
+# ANTARES_SANITIZE=1 (scripts/run-sanitizers.sh, with ANTARES_BUILD an ASan+UBSan build): every
+# sanitizer report of a program this test runs goes to $T/sanitizer/, and the test fails at
+# exit if anything is there: leaks at a clean unmount, memory errors, undefined behaviour.
+if [ -n "${ANTARES_SANITIZE:-}" ]; then
+	SAN_DIR="$T/sanitizer"
+	mkdir -p "$SAN_DIR"
+	chmod 0777 "$SAN_DIR"
+	export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$SAN_DIR/asan"
+	export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$SAN_DIR/ubsan"
+fi
+
+# Reports left by sanitizers (ANTARES_SANITIZE): print them and fail.
+sanitizer_check() {
+	[ -n "${SAN_DIR:-}" ] || return 0
+	local f found=""
+	for f in "$SAN_DIR"/*; do
+		[ -e "$f" ] || continue
+		found=1
+		echo "# sanitizer report $f:" >&2
+		sed 's/^/#   /' "$f" | head -80 >&2
+	done
+	[ -z "$found" ] || { echo "FAIL [$TEST_NAME/$MODE]: sanitizer reports (above)" >&2; return 1; }
+}
+
 cleanup() {
-	local m
+	local rc=$? m
 	for m in "${MOUNTS[@]}"; do
 		mountpoint -q "$m" 2>/dev/null && { umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; }
 	done
-	local p
+	local p i
 	for p in "${DAEMON_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	# Daemons write their leak reports as they exit: wait for them (10 s at most).
+	for p in "${DAEMON_PIDS[@]}"; do
+		for i in $(seq 1 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+	done
+	sanitizer_check || rc=1
 	if [ -n "${KEEP_TEST_DIR:-}" ]; then
 		echo "# kept $T" >&2
 	else
 		rm -rf "$T" 2>/dev/null || { chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"; }
 	fi
+	exit $rc
 }
 trap cleanup EXIT
 
