@@ -162,11 +162,14 @@ static int populate_dev(struct view *v, int devfd)
 				       "/dev/shm");
 }
 
-/* A tmpfs /dev with only the harmless nodes bound from the host, then made read-only. */
+/* A tmpfs /dev with only the harmless nodes bound from the host, then made read-only. The
+ * tmpfs itself is nodev too: each bound node is a mount of its own that keeps the host's
+ * flags, so nothing but those nodes can ever be opened as a device there. */
 static int mount_dev(struct view *v)
 {
 	const char *opts[] = { "mode=0755", NULL };
-	_cleanup_close_ int mnt = mount_fs("tmpfs", "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	_cleanup_close_ int mnt = mount_fs("tmpfs", "tmpfs", opts,
+					   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODEV);
 	if (mnt < 0)
 		return step_fail(mnt, NULL, "create tmpfs for /dev");
 	int r = attach_at(v, mnt, "/dev", "tmpfs");
