@@ -15,6 +15,8 @@
 #include <linux/perf_event.h>
 #include <linux/sched.h>
 #include <linux/userfaultfd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -63,6 +65,27 @@ static int tiocsti_devtty(const char *text)
 	if (fd < 0)
 		return printf("open-/dev/tty:%s\n", strerrorname_np(errno)), 0;
 	return sti(fd, text);
+}
+
+/* Become a session leader and take the terminal on fd 0 as controlling terminal (stealing
+ * it from its session if need be), then push TEXT: a way around the sandbox's setsid(). */
+static int steal_tty(const char *text)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		setsid();
+		if (ioctl(0, TIOCSCTTY, 1) < 0 && ioctl(0, TIOCSCTTY, 0) < 0) {
+			printf("%s\n", strerrorname_np(errno));
+		} else {
+			printf("sctty-ok-then-");
+			sti(0, text);
+		}
+		fflush(stdout);
+		_exit(0);
+	}
+	int st;
+	waitpid(p, &st, 0);
+	return 0;
 }
 
 static int tioclinux(void)
@@ -254,7 +277,8 @@ static int mount_call(const char *what, const char *arg)
 	if (!strcmp(what, "fsopen"))
 		return result(syscall(SYS_fsopen, "tmpfs", 0));
 	if (!strcmp(what, "open-tree"))
-		return result(syscall(SYS_open_tree, AT_FDCWD, arg ? arg : "/", 1 /* CLONE */));
+		return result(syscall(SYS_open_tree, AT_FDCWD, arg ? arg : "/",
+				      1 /* OPEN_TREE_CLONE */ | AT_RECURSIVE));
 	usage("unknown mount call");
 }
 
@@ -320,7 +344,7 @@ static int scan_one(const char *path, const struct stat *st, int type, struct FT
 /* Every file under DIR (per-process directories left out) that opens for writing. */
 static int writable_scan(const char *dir)
 {
-	nftw(dir, scan_one, 32, FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL);
+	nftw(dir, scan_one, 32, FTW_PHYS | FTW_ACTIONRETVAL);
 	printf("%d writable\n", scan_found);
 	return 0;
 }
@@ -398,6 +422,44 @@ static int sock_listen(const char *name, bool abstract, const char *ready)
 	}
 }
 
+/* TCP on the loopback address: listen on a free port (written to READY) / connect to it. */
+static int tcp_listen(const char *ready)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, len) < 0 || listen(s, 8) < 0 ||
+	    getsockname(s, (struct sockaddr *)&a, &len) < 0)
+		return perror("attack-probe: tcp listen"), 1;
+	FILE *f = fopen(ready, "we");
+	if (!f)
+		return perror("attack-probe: ready file"), 1;
+	fprintf(f, "%u\n", ntohs(a.sin_port));
+	fclose(f);
+	for (;;) {
+		int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		if (write(c, "reached-host-listener\n", 22) < 0)
+			perror("attack-probe: reply");
+		close(c);
+	}
+}
+
+static int tcp_connect(const char *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return result(-1);
+	char buf[128];
+	ssize_t k = read(s, buf, sizeof(buf) - 1);
+	buf[k > 0 ? k : 0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return printf("OK:%s\n", buf), 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -406,13 +468,21 @@ int main(int argc, char **argv)
 #define NEED(n) if (argc < 2 + (n)) usage("missing argument")
 	if (!strcmp(cmd, "tiocsti")) { NEED(1); return sti(0, a1); }
 	if (!strcmp(cmd, "tiocsti-devtty")) { NEED(1); return tiocsti_devtty(a1); }
-	if (!strcmp(cmd, "tiocsctty")) /* take the terminal on fd 0 as ours (1: steal it) */
-		{ NEED(1); return result(ioctl(0, TIOCSCTTY, atoi(a1))); }
 	if (!strcmp(cmd, "tioclinux")) return tioclinux();
+	if (!strcmp(cmd, "steal-tty")) { NEED(1); return steal_tty(a1); }
 	if (!strcmp(cmd, "pty-run")) { NEED(1); return pty_run(argv + 2); }
 	if (!strcmp(cmd, "ptrace")) { NEED(1); return result(ptrace(PTRACE_ATTACH, atoi(a1), 0, 0)); }
 	if (!strcmp(cmd, "seize")) { NEED(1); return result(ptrace(PTRACE_SEIZE, atoi(a1), 0, 0)); }
 	if (!strcmp(cmd, "kill")) { NEED(2); return result(kill(atoi(a1), atoi(a2))); }
+	if (!strcmp(cmd, "kill-all-wait")) { /* kill(-1): then wait for FILE, so the caller can
+						 * look at the host while the sandbox still runs */
+		NEED(1);
+		result(kill(-1, SIGKILL));
+		fflush(stdout);
+		for (int i = 0; i < 1200 && access(a1, F_OK) < 0; i++)
+			usleep(50000);
+		return 0;
+	}
 	if (!strcmp(cmd, "mem-write")) { NEED(1); return proc_mem(atoi(a1), O_RDWR); }
 	if (!strcmp(cmd, "fds")) return proc_fds(a1 ? a1 : "self");
 	if (!strcmp(cmd, "read")) { NEED(1); return read_file(a1); }
@@ -434,5 +504,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "connect-path")) { NEED(1); return sock_connect(a1, false); }
 	if (!strcmp(cmd, "listen-abstract")) { NEED(2); return sock_listen(a1, true, a2); }
 	if (!strcmp(cmd, "listen-path")) { NEED(2); return sock_listen(a1, false, a2); }
+	if (!strcmp(cmd, "listen-tcp")) { NEED(1); return tcp_listen(a1); }
+	if (!strcmp(cmd, "connect-tcp")) { NEED(1); return tcp_connect(a1); }
 	usage("unknown subcommand");
 }
