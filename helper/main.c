@@ -231,7 +231,11 @@ static int resolve_paths(struct options *o, char *cwd, size_t cwdlen, char *stat
 	char found[PATH_MAX];
 	char *p = NULL;
 	if (!getcwd(cwd, cwdlen))
-		return step_fail(negerrno(), "cd to an existing directory", "find the current directory");
+		return step_fail(negerrno(),
+				 errno == ERANGE || errno == ENAMETOOLONG
+					 ? "its path is longer than PATH_MAX: cd to a shorter path"
+					 : "cd to an existing directory",
+				 "find the current directory");
 	int r = 0;
 	if (o->project)
 		r = canonical_dir(o->project, "project directory", &p);

@@ -67,7 +67,13 @@ int project_state_dir(const char *project, char *out, size_t len)
 	}
 	const char *name = strrchr(project, '/');
 	name = name && name[1] ? name + 1 : "root";
-	snprintf(out, len, "%s/antares/%s-%016llx", base, name,
+	/* NAME-HASH must fit NAME_MAX (255) however long the project's name: the hash keeps it
+	 * unique, so the name is cut, at a character boundary when it is UTF-8. */
+	size_t n = strlen(name);
+	if (n > 200)
+		for (n = 200; n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80; n--)
+			;
+	snprintf(out, len, "%s/antares/%.*s-%016llx", base, (int)n, name,
 		 (unsigned long long)fnv1a(project));
 	return 0;
 }
