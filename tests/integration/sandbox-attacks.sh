@@ -30,7 +30,8 @@ case "$ctl" in
 *) ctl_sti=$(echo "$ctl" | tail -n 1) ;;
 esac
 ctl_devtty=$("$HP" pty-run "$HP" tiocsti-devtty ANTARES-CONTROL-DEVTTY | tr -d '\r' | sed 's/^ANTARES-CONTROL-DEVTTY//')
-ctl_steal=$("$HP" pty-run "$HP" steal-tty ANTARES-CONTROL-STEAL | tr -d '\r' | sed 's/^ANTARES-CONTROL-STEAL//')
+ctl_steal=$("$HP" pty-run "$HP" steal-tty ANTARES-CONTROL-STEAL | tr -d '\r' |
+	sed 's/^ANTARES-CONTROL-STEAL//; s/^sctty-ok-then-OK$/OK (stole the terminal, injected)/')
 out=$("$HP" pty-run "$SANDBOX" --ephemeral "${TOOLS_BIND[@]}" -- sh -c "
 	test -t 0 && echo stdin-is-a-terminal yes
 	echo tiocsti \$($AP tiocsti ANTARES-INJECTED-1)
