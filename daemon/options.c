@@ -105,17 +105,54 @@ static int parse_bool(const char *v, bool *out)
 	return 0;
 }
 
-static int append_fuse_opt(struct ovl_options *o, const char *opt)
+/* Hand KEY[=V] on to libfuse. libfuse splits its option string at every ',' and decodes '\X'
+ * (and octal '\NNN') within an option, so V is unescaped our way first and escaped its way
+ * again: passed through raw, a trailing '\' (-o fsname=x\ -o ro) swallowed the next option
+ * (the mount came up read-write) and '\054' meant ',' to libfuse alone. Found by
+ * tests/fuzz/fuzz-overlayd-options.c. */
+static int append_fuse_opt(struct ovl_options *o, const char *key, const char *v)
 {
-	size_t old = o->fuse_opts ? strlen(o->fuse_opts) : 0;
-	char *s = realloc(o->fuse_opts, old + strlen(opt) + 2);
-	if (!s)
+	char *val = v ? unescape(v, strlen(v)) : NULL;
+	if (v && !val)
 		return -ENOMEM;
+	size_t old = o->fuse_opts ? strlen(o->fuse_opts) : 0;
+	char *s = realloc(o->fuse_opts, old + strlen(key) + (val ? 2 * strlen(val) + 1 : 0) + 2);
+	if (!s) {
+		free(val);
+		return -ENOMEM;
+	}
+	o->fuse_opts = s;
 	if (old)
 		s[old++] = ',';
-	strcpy(s + old, opt);
-	o->fuse_opts = s;
+	s += old + sprintf(s + old, "%s%s", key, val ? "=" : "");
+	for (const char *c = val; c && *c; c++) {
+		if (*c == ',' || *c == '\\')
+			*s++ = '\\';
+		*s++ = *c;
+	}
+	*s = '\0';
+	free(val);
 	return 0;
+}
+
+/* S for a one-line message: control characters (a newline would split the line, an escape
+ * sequence would drive the terminal) are shown as \n, \t or \xHH. Truncated to fit BUF. */
+static const char *printable(const char *s, char *buf, size_t len)
+{
+	size_t w = 0;
+	for (; *s && w + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n')
+			w += (size_t)snprintf(buf + w, len - w, "\\n");
+		else if (c == '\t')
+			w += (size_t)snprintf(buf + w, len - w, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			w += (size_t)snprintf(buf + w, len - w, "\\x%02x", c);
+		else
+			buf[w++] = (char)c;
+	}
+	buf[w] = '\0';
+	return buf;
 }
 
 /* Generic mount options libfuse understands; handed through unchanged. */
@@ -235,17 +272,17 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 	if (in_list(compat_hints, key) || in_list(ignored_flags, key) || !strncmp(key, "x-", 2) ||
 	    !strcmp(key, "comment"))
 		return 0;
+	char shown[256], shown_v[256];
 	if (!strcmp(key, "max_read") && v && (!*v || strspn(v, "0123456789") != strlen(v))) {
-		snprintf(err, errlen, "option max_read= needs a number of bytes, got '%s'", v);
+		snprintf(err, errlen, "option max_read= needs a number of bytes, got '%s'",
+			 printable(v, shown_v, sizeof(shown_v)));
 		return -EINVAL;
 	}
-	if ((!v && in_list(fuse_flags, key)) || (v && in_list(fuse_valued, key))) {
-		if (eq)
-			*eq = '=';
-		return append_fuse_opt(o, item);
-	}
-	snprintf(err, errlen, "unknown option '%s%s%s': see antares-overlayd --help", key,
-		 v ? "=" : "", v ? v : "");
+	if ((!v && in_list(fuse_flags, key)) || (v && in_list(fuse_valued, key)))
+		return append_fuse_opt(o, key, v);
+	snprintf(err, errlen, "unknown option '%s%s%s': see antares-overlayd --help",
+		 printable(key, shown, sizeof(shown)), v ? "=" : "",
+		 v ? printable(v, shown_v, sizeof(shown_v)) : "");
 	return -EINVAL;
 }
 

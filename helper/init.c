@@ -115,6 +115,14 @@ static _Noreturn void exec_command(const struct sandbox_config *cfg, const sigse
 
 static int init_run(const struct sandbox_config *cfg, int overlay_fd, const sigset_t *saved)
 {
+	/* pid 1 has neither the seccomp filter nor no_new_privs, yet runs with the command's
+	 * credentials: while dumpable, the command could open /proc/1/mem for writing (or use
+	 * process_vm_writev) and make pid 1 do what the filter refuses, and read the descriptors
+	 * pid 1 holds through /proc/1/fd. Not dumpable, it is out of reach (the kernel then wants
+	 * CAP_SYS_PTRACE in the host's namespace). The command inherits this until its execve,
+	 * which makes it dumpable again, as it should be. */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0)
+		return step_fail(negerrno(), NULL, "make pid 1 non-dumpable"), EXIT_SETUP_FAILED;
 	if (unshare(CLONE_NEWNS) < 0)
 		return step_fail(negerrno(), NULL, "create the sandbox's mount namespace");
 	if (view_build_and_enter(cfg, overlay_fd) < 0)
@@ -126,7 +134,10 @@ static int init_run(const struct sandbox_config *cfg, int overlay_fd, const sigs
 		return step_fail(negerrno(), NULL, "fork the command"), EXIT_SETUP_FAILED;
 	if (pid == 0)
 		exec_command(cfg, saved);
-	/* pid 1 needs no privilege from here on: only wait and kill. */
+	/* pid 1 needs no privilege and no descriptor from here on: only wait and kill. What it
+	 * inherited (the caller's descriptors above 2, --keep-fd ones) is the command's now. */
+	if (close_range(3, ~0u, 0) < 0)
+		log_warning("pid 1 could not close its descriptors: %s", strerror(errno));
 	if (caps_drop_except(NULL, 0) < 0)
 		log_warning("pid 1 kept its capabilities");
 	sigset_t mask;

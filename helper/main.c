@@ -239,7 +239,11 @@ static int resolve_paths(struct options *o, char *cwd, size_t cwdlen, char *stat
 	char found[PATH_MAX];
 	char *p = NULL;
 	if (!getcwd(cwd, cwdlen))
-		return step_fail(negerrno(), "cd to an existing directory", "find the current directory");
+		return step_fail(negerrno(),
+				 errno == ERANGE || errno == ENAMETOOLONG
+					 ? "its path is longer than PATH_MAX: cd to a shorter path"
+					 : "cd to an existing directory",
+				 "find the current directory");
 	int r = 0;
 	if (o->project)
 		r = canonical_dir(o->project, "project directory", &p);
@@ -256,16 +260,47 @@ static int resolve_paths(struct options *o, char *cwd, size_t cwdlen, char *stat
 			o->rootfs[i] = p;
 	if (r < 0)
 		return r;
-	if (o->upper) {
-		if (mkdir(o->upper, 0700) < 0 && errno != EEXIST)
-			return step_fail(negerrno(), NULL, "--upper %s", o->upper);
-		if ((r = canonical_dir(o->upper, "--upper", &p)) < 0)
+	if (!o->upper)
+		return project_state_dir(o->cfg.project, state, slen);
+	/* --upper DIR is created only once the layout is checked (check_layers): inside the
+	 * project it would land in the checkout. Until then, its parent must exist. */
+	char up[PATH_MAX];
+	snprintf(up, sizeof(up), "%s", o->upper);
+	for (size_t n = strlen(up); n > 1 && up[n - 1] == '/'; n--)
+		up[n - 1] = 0;
+	char *slash = strrchr(up, '/'), *dir = realpath(up, NULL);
+	if (dir || errno != ENOENT) {
+		free(dir);
+		if ((r = canonical_dir(up, "--upper", &p)) < 0)
 			return r;
 		snprintf(state, slen, "%s", p);
-		free(p);
-		return 0;
+	} else {
+		const char *base = slash ? slash + 1 : up;
+		if (slash)
+			*slash = 0;
+		char what[PATH_MAX + 32];
+		snprintf(what, sizeof(what), "--upper %s: its parent", o->upper);
+		if ((r = canonical_dir(!slash ? "." : *up ? up : "/", what, &p)) < 0)
+			return r;
+		snprintf(state, slen, "%s/%s", strcmp(p, "/") ? p : "", base);
 	}
-	return project_state_dir(o->cfg.project, state, slen);
+	free(p);
+	return 0;
+}
+
+/* The layout, checked with the user's paths before anything is created (see project.h). */
+static int check_layers(struct options *o, const char *state)
+{
+	char err[PATH_MAX * 2 + 200];
+	o->lowers[o->cfg.n_lowers] = o->cfg.project; /* the list has room: MAX_ITEMS + 1 */
+	if (project_check_layers(o->lowers, o->cfg.n_lowers + 1, o->cfg.ephemeral ? NULL : state,
+				 err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	if (o->upper && mkdir(state, 0700) < 0 && errno != EEXIST)
+		return step_fail(negerrno(), NULL, "--upper %s", o->upper);
+	return 0;
 }
 
 static int reset_in_userns(void *state)
@@ -357,7 +392,7 @@ static int run(struct options *o)
 {
 	char cwd[PATH_MAX], state[PATH_MAX];
 	int r = resolve_paths(o, cwd, sizeof(cwd), state, sizeof(state));
-	if (r < 0)
+	if (r < 0 || check_layers(o, state) < 0)
 		return EXIT_SETUP_FAILED;
 	o->cfg.lowers = o->lowers;
 	o->cfg.rootfs = o->rootfs;

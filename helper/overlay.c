@@ -101,11 +101,14 @@ static _Noreturn void exec_daemon(const char *daemon, int fuse_fd,
 		 l->upper_fd, l->work_fd);
 	snprintf(fdarg, sizeof(fdarg), "%d", fuse_fd);
 
-	/* Hand over exactly these fds: everything else we hold is O_CLOEXEC. */
+	/* Hand over exactly these fds. Ours are O_CLOEXEC, but descriptors the caller left open
+	 * for antares-sandbox (not O_CLOEXEC) would reach the daemon too: mark them all first. */
 	int keep[70], nk = 0;
 	keep[nk++] = fuse_fd, keep[nk++] = l->upper_fd, keep[nk++] = l->work_fd;
 	for (size_t i = 0; i < l->n_lower; i++)
 		keep[nk++] = l->lower_fds[i];
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+		log_warning("antares-overlayd may inherit stray descriptors: %s", strerror(errno));
 	for (int i = 0; i < nk; i++)
 		fcntl(keep[i], F_SETFD, 0);
 	int devnull = open("/dev/null", O_RDONLY);

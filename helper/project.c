@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,13 @@ int project_state_dir(const char *project, char *out, size_t len)
 	}
 	const char *name = strrchr(project, '/');
 	name = name && name[1] ? name + 1 : "root";
-	snprintf(out, len, "%s/antares/%s-%016llx", base, name,
+	/* NAME-HASH must fit NAME_MAX (255) however long the project's name: the hash keeps it
+	 * unique, so the name is cut, at a character boundary when it is UTF-8. */
+	size_t n = strlen(name);
+	if (n > 200)
+		for (n = 200; n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80; n--)
+			;
+	snprintf(out, len, "%s/antares/%.*s-%016llx", base, (int)n, name,
 		 (unsigned long long)fnv1a(project));
 	return 0;
 }
@@ -144,5 +151,47 @@ int project_state_reset(const char *state)
 				 "files owned by other ids (from --map-users) must be removed "
 				 "inside a namespace: antares-sandbox --map-users --reset",
 				 "remove the upper layer in %s", state);
+	return 0;
+}
+
+/* PATH is DIR or lies below it (both canonical). */
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (!strcmp(dir, "/"))
+		return true;
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+int project_check_layers(const char *const *lowers, size_t n, const char *state, char *err,
+			 size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *what = i + 1 == n ? "the project" : "--lower";
+		for (size_t j = i + 1; j < n; j++)
+			if (!strcmp(lowers[i], lowers[j])) {
+				snprintf(err, errlen, "--lower %s is %s: give every layer once", lowers[i],
+					 j + 1 == n ? "the project directory" : "given twice");
+				return -EINVAL;
+			}
+		if (!state)
+			continue;
+		if (path_within(state, lowers[i])) {
+			snprintf(err, errlen,
+				 "the state directory %s lies inside %s %s, which must stay untouched: "
+				 "use --upper DIR outside it, or --ephemeral",
+				 state, what, lowers[i]);
+			return -EINVAL;
+		}
+		char up[4200], wk[4200];
+		snprintf(up, sizeof(up), "%s/upper", state);
+		snprintf(wk, sizeof(wk), "%s/work", state);
+		bool in_up = path_within(lowers[i], up);
+		if (in_up || path_within(lowers[i], wk)) {
+			snprintf(err, errlen, "%s %s lies inside the %s %s: use --upper DIR elsewhere",
+				 what, lowers[i], in_up ? "upper layer" : "work directory", in_up ? up : wk);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }

@@ -19,3 +19,12 @@ int project_state_open(const char *state, const char *project, bool exclusive, b
 
 /* Forget the upper layer: remove STATE's upper/ and work/. Returns 0 or -errno (logged). */
 int project_state_reset(const char *state);
+
+/* Refuse, before anything is created, a layout antares-overlayd would refuse later: a layer
+ * given twice (LOWERS: the --lower layers, then the project; canonical paths), the state
+ * directory STATE (canonical, may not exist yet; NULL for --ephemeral) at or inside a lower
+ * layer, or a lower layer inside STATE's upper/ or work/. The daemon only sees the layers as
+ * /proc/self/fd/N, and by then upper/, work/ and the lock would already sit in the checkout.
+ * Returns 0, or -EINVAL with the one-line reason (naming the paths) in ERR. */
+int project_check_layers(const char *const *lowers, size_t n, const char *state, char *err,
+			 size_t errlen);

@@ -36,7 +36,15 @@ int open_in_root(int rootfd, const char *path, int flags)
 		path++;
 	if (!*path)
 		path = ".";
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	/* EAGAIN: a ".." was walked while a rename or mount happened anywhere in the system,
+	 * so the kernel cannot vouch it stayed inside; openat2(2) says to retry. The first
+	 * lookups through the FUSE overlay (a project symlink with "..") do that themselves. */
+	int fd = -1;
+	for (int i = 0; i < 32; i++) {
+		fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
 	return fd < 0 ? negerrno() : fd;
 }
 

@@ -248,11 +248,14 @@ static int populate_dev(struct view *v, int devfd)
 				       "/dev/shm");
 }
 
-/* A tmpfs /dev with only the harmless nodes bound from the host, then made read-only. */
+/* A tmpfs /dev with only the harmless nodes bound from the host, then made read-only. The
+ * tmpfs itself is nodev too: each bound node is a mount of its own that keeps the host's
+ * flags, so nothing but those nodes can ever be opened as a device there. */
 static int mount_dev(struct view *v)
 {
 	const char *opts[] = { "mode=0755", NULL };
-	_cleanup_close_ int mnt = mount_fs("tmpfs", "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	_cleanup_close_ int mnt = mount_fs("tmpfs", "tmpfs", opts,
+					   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODEV);
 	if (mnt < 0)
 		return step_fail(mnt, NULL, "create tmpfs for /dev");
 	int r = attach_at(v, mnt, "/dev", "tmpfs");
@@ -265,6 +268,37 @@ static int mount_dev(struct view *v)
 		return r;
 	r = mount_set_attrs(mnt, MOUNT_ATTR_RDONLY, 0, false);
 	return r < 0 ? step_fail(r, NULL, "make /dev read-only") : 0;
+}
+
+/* Kernel settings in /proc are guarded by the writer's uid, not by a capability: when
+ * antares-sandbox runs as root, uid 0 in the sandbox is the host's root, and could write
+ * /proc/sys/kernel/core_pattern (a program the kernel then runs as root on the host), IRQ
+ * affinities or PCI configuration space. These are bound read-only over themselves, as
+ * bubblewrap and the container runtimes do; /proc/sys goes entirely, the build's own
+ * namespaces' settings (ipc, pid) with it. */
+static const char *const proc_readonly[] = { "sys", "sysrq-trigger", "irq", "bus", "fs" };
+
+static int protect_proc(struct view *v)
+{
+	_cleanup_close_ int procfd = open_in_root(v->rootfd, "/proc", O_PATH | O_DIRECTORY);
+	if (procfd < 0)
+		return step_fail(procfd, NULL, "open /proc in the view");
+	for (size_t i = 0; i < sizeof(proc_readonly) / sizeof(proc_readonly[0]); i++) {
+		const char *name = proc_readonly[i];
+		_cleanup_close_ int target = openat(procfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (target < 0 && errno == ENOENT)
+			continue; /* not built into this kernel */
+		_cleanup_close_ int mnt = target < 0 ? negerrno() : mount_clone(procfd, name, true);
+		int r = mnt < 0 ? mnt
+				: mount_set_attrs(mnt, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+							       MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+						  0, true);
+		if (r == 0)
+			r = mount_attach(mnt, target);
+		if (r < 0)
+			return step_fail(r, NULL, "make /proc/%s read-only", name);
+	}
+	return 0;
 }
 
 /* Hide PATH: a directory behind an empty tmpfs (read-only once the view is complete, so mount
@@ -452,7 +486,7 @@ static int build(struct view *v, int overlay_fd)
 	const char *tmp_opts[] = { "mode=1777", NULL };
 	if ((r = mount_new_at(v, "proc", proc_opts,
 			      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "/proc")) < 0 ||
-	    (r = mount_dev(v)) < 0)
+	    (r = protect_proc(v)) < 0 || (r = mount_dev(v)) < 0)
 		return r;
 	/* A fresh /tmp unless the policy says what /tmp is. */
 	if (!plan_has(v, "/tmp") &&

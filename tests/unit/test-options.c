@@ -92,6 +92,25 @@ int main(void)
 	   "lowerdir without value is refused");
 	ovl_options_free(&o);
 
+	/* libfuse splits at every ',' and decodes '\X': a trailing backslash must not swallow
+	 * the next option (-o fsname=x\ -o ro came up read-write), nor '\054' become ','. */
+	ovl_options_init(&o);
+	ok(ovl_options_parse(&o, "lowerdir=/a,fsname=x\\", err, sizeof(err)) == 0 &&
+		   ovl_options_parse(&o, "ro", err, sizeof(err)) == 0 && o.fuse_opts &&
+		   !strcmp(o.fuse_opts, "fsname=x\\\\,ro"),
+	   "a trailing backslash in a FUSE option value cannot swallow the next option");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,fsname=a\\,b,subtype=c\\054d", err) == 0 && o.fuse_opts &&
+		   !strcmp(o.fuse_opts, "fsname=a\\,b,subtype=c054d"),
+	   "FUSE option values reach libfuse in its own escaping");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,frob\nnicate\x1b[2J", err) < 0 && !strchr(err, '\n') &&
+		   !strchr(err, '\x1b') && strstr(err, "'frob\\nnicate\\x1b[2J'"),
+	   "control characters in a refused option are shown escaped, on one line");
+	ovl_options_free(&o);
+
 	printf("1..%d\n", n_test);
 	return n_fail ? 1 : 0;
 }

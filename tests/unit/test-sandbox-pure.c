@@ -1,10 +1,12 @@
 /* Unit tests (TAP) for the sandbox's pure logic: bind destination normalization, the
- * uid_map/gid_map lines for one id or a subordinate range, and clamping a policy's limits to
- * the hard limits an unprivileged process has. */
+ * uid_map/gid_map lines for one id or a subordinate range, clamping a policy's limits to
+ * the hard limits an unprivileged process has, and the layer layout check. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 /* By path, not -I helper: helper/seccomp.h would shadow libseccomp's <seccomp.h>. */
+#include "../../helper/project.h"
 #include "../../helper/sandbox-policy.h"
 #include "../../helper/userns.h"
 #include "../../helper/util.h"
@@ -50,8 +52,33 @@ static void clamp(rlim_t soft, rlim_t hard, rlim_t own_hard, rlim_t want_soft, r
 	ok(l.soft == want_soft && l.hard == want_hard && changed == want_changed, what, got);
 }
 
+/* layers WANT STATE LOWER... (the project last): WANT is the start of the error, "" = OK. */
+static void layers(const char *want, const char *state, const char *const *lowers, size_t n)
+{
+	char err[512] = "", what[600];
+	int r = project_check_layers(lowers, n, state, err, sizeof(err));
+	snprintf(what, sizeof(what), "layers state=%s lowers=%s..%s: %s", state ? state : "(none)",
+		 lowers[0], lowers[n - 1], *want ? want : "accepted");
+	ok(*want ? r == -EINVAL && !strncmp(err, want, strlen(want)) : r == 0 && !*err, what, err);
+}
+
 int main(void)
 {
+	layers("", "/home/u/.local/state/antares/p-1", (const char *[]){ "/l", "/home/u/p" }, 2);
+	layers("", NULL, (const char *[]){ "/home/u/p/.git", "/home/u/p" }, 2);
+	layers("", "/home/u/pp", (const char *[]){ "/home/u/p" }, 1); /* a prefix, not a parent */
+	layers("--lower /l is given twice", "/s", (const char *[]){ "/l", "/l", "/p" }, 3);
+	layers("--lower /p is the project directory", NULL, (const char *[]){ "/p", "/p" }, 2);
+	layers("the state directory /p/.state lies inside the project /p", "/p/.state",
+	       (const char *[]){ "/p" }, 1);
+	layers("the state directory /p lies inside the project /p", "/p", (const char *[]){ "/p" }, 1);
+	layers("the state directory /l/s lies inside --lower /l", "/l/s",
+	       (const char *[]){ "/l", "/p" }, 2);
+	layers("the state directory /s lies inside the project /", "/s", (const char *[]){ "/" }, 1);
+	layers("--lower /s/upper/x lies inside the upper layer /s/upper", "/s",
+	       (const char *[]){ "/s/upper/x", "/p" }, 2);
+	layers("the project /s/work/x lies inside the work directory /s/work", "/s", (const char *[]){ "/s/work/x" }, 1);
+
 	norm("/tmp/a/../b", "/tmp/b");
 	norm("//tmp///x/./y/", "/tmp/x/y");
 	norm("/../../etc", "/etc");
