@@ -14,7 +14,9 @@ void ovl_options_init(struct ovl_options *o)
 	 * kernel's caches may trust what we told it for long (fuse-overlayfs does the same). */
 	o->timeout = 86400.0;
 	o->fsync = true;
-	o->writeback = true;
+	/* Writeback cache off by default until the crash tests pass with it (an EIO under
+	 * SIGKILL trials was seen with it on; see doc/performance.md). */
+	o->writeback = false;
 }
 
 void ovl_options_free(struct ovl_options *o)
