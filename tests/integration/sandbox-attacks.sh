@@ -19,7 +19,8 @@ SECRET_DIR=$T/secret-dir # hidden in the sandbox (/tmp is a tmpfs there), readab
 mkdir "$SECRET_DIR"
 echo "host secret" > "$SECRET_DIR/secret"
 SECRET=$SECRET_DIR/secret
-echo "home secret" > "$HOME/secret"
+# Under the build profile $HOME is read-only but ~/.ssh is hidden: the secret lives there.
+mkdir -p "$HOME/.ssh" && echo "home secret" > "$HOME/.ssh/secret"
 
 # --- The terminal. ---------------------------------------------------------------------------
 # Text pushed into a terminal's input queue is echoed by the line discipline, so what the
@@ -162,8 +163,8 @@ out=$(sbx --ephemeral "${TOOLS_BIND[@]}" -- sh -c "
 	unshare -U true 2>/dev/null && echo unshare-cmd OK || echo unshare-cmd failed
 	echo mount \$($AP mount /mnt)
 	echo umount-tmp \$($AP umount /tmp)
-	echo umount-home \$($AP umount '$HOME')
-	echo home-secret \$($AP read '$HOME/secret')
+	echo umount-home \$($AP umount '$HOME/.ssh')
+	echo home-secret \$($AP read '$HOME/.ssh/secret')
 	echo remount-rw \$($AP remount-rw /)
 	echo pivot-root \$($AP pivot-root /)
 	echo fsopen \$($AP fsopen)
