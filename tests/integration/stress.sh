@@ -74,7 +74,9 @@ while :; do
 	fi
 	if [ "$still" -ge "$WATCHDOG" ]; then
 		dump_stacks
-		for p in "${job_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+		# a deadlocked daemon would not end on cleanup's SIGTERM
+		for p in "${job_pids[@]}" "$pid"; do kill -9 "$p" 2>/dev/null || true; done
+		wait 2>/dev/null
 		fail "deadlock: no job made progress for ${WATCHDOG}s ($now operations done, $running jobs running)"
 	fi
 done
