@@ -74,7 +74,9 @@ while :; do
 	fi
 	if [ "$still" -ge "$WATCHDOG" ]; then
 		dump_stacks
-		for p in "${job_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+		# a deadlocked daemon would not end on cleanup's SIGTERM
+		for p in "${job_pids[@]}" "$pid"; do kill -9 "$p" 2>/dev/null || true; done
+		wait 2>/dev/null
 		fail "deadlock: no job made progress for ${WATCHDOG}s ($now operations done, $running jobs running)"
 	fi
 done
@@ -90,7 +92,9 @@ note "daemon VmRSS: ${rss_warm} kB after warm-up, ${rss_mid} kB half-way, ${rss_
 
 res=$($WL check "$T/mnt" "$JOBS" "$out" 2>&1) || fail "through the mount: $res"
 note "$res"
-[ $((rss_end - rss_warm)) -lt "$RSS_BOUND_KB" ] ||
+# Not under ASan: its quarantine keeps freed memory resident (up to 256 MiB), and its leak
+# check at exit covers what this bound is after.
+[ -n "${ANTARES_SANITIZE:-}" ] || [ $((rss_end - rss_warm)) -lt "$RSS_BOUND_KB" ] ||
 	fail "the daemon's VmRSS grew by $((rss_end - rss_warm)) kB during the run (bound $RSS_BOUND_KB kB)"
 ovl_umount "$T/mnt"
 [ -z "$(ls -A "$T/work/work")" ] || fail "debris in WORKDIR/work after a clean unmount: $(ls -A "$T/work/work")"
