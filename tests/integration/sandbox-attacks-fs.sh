@@ -106,8 +106,11 @@ bad=$(echo "$out" | awk -v p="$P" -v h="$HOME" '
 	mp ~ /^\/dev\/(null|zero|full|random|urandom|tty)$/ { next }  # the device nodes themselves
 	!nosuid { print mp " is not nosuid"; }
 	!nodev && mp != "/dev/pts" { print mp " is not nodev" }
+	# Writable: the project, /tmp and the bind, /proc, /dev/pts, /dev/shm, and what the policy
+	# puts at or under $HOME and /run/user (the default hides them under an empty tmpfs).
 	!ro && mp != p && mp != "/tmp" && mp != "/tmp/b" && mp != "/proc" && mp != "/dev/pts" &&
-	    mp != "/dev/shm" && mp != h && mp != "/run/user" { print mp " is writable" }')
+	    mp != "/dev/shm" && mp != h && index(mp, h "/") != 1 && mp != "/run/user" &&
+	    index(mp, "/run/user/") != 1 { print mp " is writable" }')
 if [ -z "$bad" ]; then
 	attack_stopped mount-flags "$(echo "$out" | wc -l) mounts in the view: all nosuid, nodev but /dev/pts, read-only but the writable places"
 else
