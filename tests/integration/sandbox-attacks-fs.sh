@@ -106,8 +106,11 @@ bad=$(echo "$out" | awk -v p="$P" -v h="$HOME" '
 	mp ~ /^\/dev\/(null|zero|full|random|urandom|tty)$/ { next }  # the device nodes themselves
 	!nosuid { print mp " is not nosuid"; }
 	!nodev && mp != "/dev/pts" { print mp " is not nodev" }
+	# Writable: the project, /tmp and the bind, /proc, /dev/pts, /dev/shm, and what the policy
+	# puts at or under $HOME and /run/user (the default hides them under an empty tmpfs).
 	!ro && mp != p && mp != "/tmp" && mp != "/tmp/b" && mp != "/proc" && mp != "/dev/pts" &&
-	    mp != "/dev/shm" && mp != h && mp != "/run/user" { print mp " is writable" }')
+	    mp != "/dev/shm" && mp != h && index(mp, h "/") != 1 && mp != "/run/user" &&
+	    index(mp, "/run/user/") != 1 { print mp " is writable" }')
 if [ -z "$bad" ]; then
 	attack_stopped mount-flags "$(echo "$out" | wc -l) mounts in the view: all nosuid, nodev but /dev/pts, read-only but the writable places"
 else
@@ -166,11 +169,11 @@ ln -s "$T/bsrc" "$T/src-link"
 mounts_before=$(mounts_under "$T"; mounts_under /etc)
 victim_before=$(layer_fingerprint "$VICTIM")
 
-# bind_case NAME SHOULD DST [SRC]: --bind SRC DST, then read the marker at DST inside.
-# SHOULD is "view" (mounted inside the view) or "refused" (status 125, one error line).
+# bind_case NAME SHOULD DST [SRC [OPTION]]: OPTION (--bind) SRC DST, then read the marker at
+# DST inside. SHOULD is "view" (mounted inside the view) or "refused" (125, one error line).
 bind_case() {
-	local name=$1 should=$2 dst=$3 src=${4:-$T/bsrc} rc=0
-	out=$(sbx --ephemeral --bind "$src" "$dst" -- sh -c "cat '$dst/marker'" 2> "$T/err") || rc=$?
+	local name=$1 should=$2 dst=$3 src=${4:-$T/bsrc} opt=${5:---bind} rc=0
+	out=$(sbx --ephemeral "$opt" "$src" "$dst" -- sh -c "cat '$dst/marker'" 2> "$T/err") || rc=$?
 	case "$should:$rc:$out" in
 	"view:0:bind source") attack_stopped "bind-$name" "mounted inside the view" ;;
 	refused:125:*) [ "$(wc -l < "$T/err")" = 1 ] || fail "bind-$name: not one error line: $(cat "$T/err")"
@@ -183,6 +186,8 @@ bind_case through-project-symlink-to-hidden-host-dir refused "$P/to-victim/sub"
 bind_case through-project-symlink-to-tmp view "$P/to-tmp/antares-attack-$$"
 bind_case through-project-symlink-past-root refused "$P/to-root/etc/antares-attack"
 bind_case through-magic-link refused "$P/magic/antares-attack"
+bind_case ro-dotdot-to-hidden-host-dir view "/tmp/../../..$VICTIM/ro" "$T/bsrc" --ro-bind
+bind_case ro-through-project-symlink-past-root refused "$P/to-root/etc/antares-attack" "$T/bsrc" --ro-bind
 bind_case dotdot-past-root-to-readonly refused "/tmp/../../../../etc/antares-attack"
 bind_case symlink-source view /tmp/from-link "$T/src-link"
 bind_case missing-source refused /tmp/nothing "$T/no-such-source"

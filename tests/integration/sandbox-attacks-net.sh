@@ -60,6 +60,8 @@ host=$(sbx --ephemeral "${TOOLS_BIND[@]}" -- sh -c "$probes") || fail "--net hos
 
 denied net-none-abstract-socket "$(answer abstract "$none")" "$("$HP" connect-abstract "$ABSTRACT")"
 denied net-none-tcp-loopback "$(answer tcp "$none")" "$("$HP" connect-tcp "$PORT")"
+# /run/user holds the session bus and the user's systemd (systemd-run --user runs commands
+# outside the sandbox): the default policy hides it, and a policy that does not fails here.
 denied net-none-socket-in-run-user "$(answer run-user "$none")" "$("$HP" connect-path "$RUNUSER/sock")"
 denied net-host-socket-in-run-user "$(answer run-user "$host")"
 note "not defended with --net host (the default shares the host's network): abstract socket $(answer abstract "$host"), tcp $(answer tcp "$host")"

@@ -8,7 +8,8 @@
 #              antares-overlayd (host pids passed in), kill(-1); /proc/PID/root and cwd of a
 #              process outside; pid 1's memory and descriptors; inherited descriptors
 #   kernel     open_by_handle_at, new user namespaces (unshare, clone, clone3, unshare -U),
-#              mount, umount of a hiding tmpfs, remount, pivot_root, fsopen, open_tree,
+#              mount, umount of every mount of the view (the tmpfs hiding $HOME among
+#              them: policy-agnostic), remount, pivot_root, fsopen, open_tree,
 #              keyctl, add_key, request_key, bpf, perf_event_open, userfaultfd, writable files
 #              in /proc and /sys (/proc/sys/kernel/core_pattern above all)
 . "$(dirname "$0")/../attack-lib.sh"
@@ -162,8 +163,12 @@ out=$(sbx --ephemeral "${TOOLS_BIND[@]}" -- sh -c "
 	echo clone3-user \$($AP clone3-user)
 	unshare -U true 2>/dev/null && echo unshare-cmd OK || echo unshare-cmd failed
 	echo mount \$($AP mount /mnt)
-	echo umount-tmp \$($AP umount /tmp)
-	echo umount-home \$($AP umount '$HOME/.ssh')
+	before=\$(cat /proc/self/mountinfo)
+	awk '{ print \$5 }' /proc/self/mountinfo | sort -r | while read -r m; do
+		echo \"\$($AP umount \"\$m\") \$m\"; done > /tmp/umounts
+	echo umount-tried \$(wc -l < /tmp/umounts)
+	echo umount-every-mount \$(grep '^OK' /tmp/umounts | head -n 5)
+	[ \"\$(cat /proc/self/mountinfo)\" = \"\$before\" ] && echo view-unchanged yes
 	echo home-secret \$($AP read '$HOME/.ssh/secret')
 	echo remount-rw \$($AP remount-rw /)
 	echo pivot-root \$($AP pivot-root /)
@@ -186,10 +191,18 @@ denied clone3-newuser "$(answer clone3-user "$out")" "$("$HP" clone3-user)"
 denied "unshare -U" "$(answer unshare-cmd "$out")" "$(unshare -U true && echo OK)"
 denied mount "$(answer mount "$out")" "$(in_userns "$HP" mount /mnt)"
 mkdir "$T/m"
-denied umount-tmp "$(answer umount-tmp "$out")" \
+# umount of every mount point of the view, deepest first (the tmpfs over $HOME and /run/user
+# too): none may succeed, and the view must look the same afterwards.
+[ "$(answer umount-tried "$out")" -ge 20 ] || fail "umount was tried on $(answer umount-tried "$out") mounts only"
+w=$(answer umount-every-mount "$out")
+denied umount-every-mount "${w:-refused for all $(answer umount-tried "$out") mounts}" \
 	"$(in_userns sh -c "mount -t tmpfs none '$T/m' && '$HP' umount '$T/m'")"
-denied umount-home "$(answer umount-home "$out")"
-denied hidden-home-after-umount "$(answer home-secret "$out" | sed 's/^OK:home secret$/OK/')"
+[ "$(answer view-unchanged "$out")" = yes ] && attack_stopped view-after-umounts "the view is unchanged" ||
+	attack_failed view-after-umounts "the mount table of the view changed"
+# A policy that hides $HOME keeps it hidden (the default does; others may show it read-only).
+if [ "$(sbx --ephemeral -- sh -c "test -e '$HOME/.ssh/secret' || echo hidden")" = hidden ]; then
+	denied hidden-home-after-umounts "$(answer home-secret "$out" | sed 's/^OK:home secret$/OK/')"
+fi
 denied remount-rw "$(answer remount-rw "$out")"
 denied pivot_root "$(answer pivot-root "$out")"
 denied fsopen "$(answer fsopen "$out")" "$(in_userns "$HP" fsopen)"
