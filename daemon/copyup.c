@@ -36,12 +36,40 @@ static void tmp_name(char *buf, size_t len)
 
 /* Copy every readable xattr that is not the overlay's own. Missing xattr support in the lower
  * (a weak FUSE filesystem) or names the upper refuses are skipped with one log line each:
- * they are optional metadata, and losing the whole copy-up over them is what this avoids. */
-static void copy_xattrs(struct ovl *ovl, struct ovl_inode *ino, int l, const struct loc *src,
-			const struct loc *dst)
+ * they are optional metadata, and losing the whole copy-up over them is what this avoids.
+ * Xattrs that exist but cannot be listed are another matter: listxattr(2) returns at most
+ * 64 KiB of names (E2BIG beyond), so a copy would silently lose them all. That copy-up is
+ * refused (-EIO) with a line naming the file, the layer and the cause. */
+static int copy_xattrs(struct ovl *ovl, struct ovl_inode *ino, int l, const struct loc *src,
+		       const struct loc *dst)
 {
 	char path[PATH_MAX];
-	ssize_t n = loc_listxattr(src, NULL, 0);
+	_cleanup_free_ char *names = NULL;
+	ssize_t n;
+	/* The list can grow between the sizing call and the reading one (ERANGE): size again. */
+	for (int attempt = 0;; attempt++) {
+		n = loc_listxattr(src, NULL, 0);
+		if (n > 0) {
+			free(names);
+			names = malloc((size_t)n);
+			if (!names)
+				return -ENOMEM;
+			n = loc_listxattr(src, names, (size_t)n);
+		}
+		if (n >= 0 || errno != ERANGE || attempt == 3)
+			break;
+	}
+	if (n < 0 && errno == E2BIG) {
+		char lname[PATH_MAX + 32];
+		log_msg_ratelimited(LOG_LEVEL_WARNING,
+				    "copy-up %s refused: listxattr on %s failed: %s: its xattr names "
+				    "list to more than the 64 KiB the kernel can return, so a copy would "
+				    "lose them; remove some of them from the lower file (reported to the "
+				    "application as EIO)",
+				    ovl_inode_path(ovl, ino, path, sizeof(path)),
+				    ovl_layer_name(ovl, l, lname, sizeof(lname)), strerror(E2BIG));
+		return -EIO;
+	}
 	if (n <= 0) {
 		if (n < 0) {
 			int e = errno;
@@ -56,13 +84,11 @@ static void copy_xattrs(struct ovl *ovl, struct ovl_inode *ino, int l, const str
 					    ovl_inode_path(ovl, ino, path, sizeof(path)),
 					    ovl->layers[l].path, strerror(e));
 		}
-		return;
+		return 0;
 	}
-	_cleanup_free_ char *names = malloc((size_t)n);
 	_cleanup_free_ char *val = malloc(XATTR_SIZE_MAX);
-	if (!names || !val)
-		return;
-	n = loc_listxattr(src, names, (size_t)n);
+	if (!val)
+		return -ENOMEM;
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
 		const char *name = names + i;
 		if (meta_xattr_is_private(name) || !strcmp(name, "security.capability"))
@@ -78,6 +104,7 @@ static void copy_xattrs(struct ovl *ovl, struct ovl_inode *ino, int l, const str
 				    ovl_inode_path(ovl, ino, path, sizeof(path)), name, what,
 				    strerror(errno));
 	}
+	return 0;
 }
 
 /* Owner, mode and times of the new copy, in that order: chown clears setuid bits, and every
@@ -281,7 +308,9 @@ static int finish_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const stru
 {
 	struct loc dst = { ovl->work_fd, tmp };
 	*link_origin = false;
-	copy_xattrs(ovl, ino, l, src, &dst);
+	int r = copy_xattrs(ovl, ino, l, src, &dst);
+	if (r < 0)
+		return r;
 	if (!origin_done && meta_set_origin(ovl, &dst, l, (unsigned long long)st->st_ino, NULL) < 0) {
 		if (S_ISLNK(st->st_mode))
 			*link_origin = true;
@@ -289,7 +318,7 @@ static int finish_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const stru
 			log_debug("copy-up: origin not recorded: %s", strerror(errno));
 	}
 	bool override;
-	int r = copy_attrs(ovl, ino, st, &dst, &override);
+	r = copy_attrs(ovl, ino, st, &dst, &override);
 	if (r < 0)
 		return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "set attributes", -r);
 	/* File capabilities go last: the kernel drops security.capability on chown. */
@@ -465,7 +494,8 @@ static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
 		goto cleanup;
 	}
 	struct loc dst = { ovl->work_fd, tmp };
-	copy_xattrs(ovl, ino, UPPER, &a.loc, &dst);
+	if ((r = copy_xattrs(ovl, ino, UPPER, &a.loc, &dst)) < 0)
+		goto cleanup;
 	struct origin o;
 	if (meta_get_origin(ovl, &a.loc, &o) == 0) { /* the same origin, now complete */
 		meta_set_origin(ovl, &dst, o.layer, o.ino, NULL);
