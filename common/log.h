@@ -17,6 +17,9 @@ int log_open_file(const char *path);
 void log_use_syslog(void);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "PROGRAM: MESSAGE" on standard error whatever the level and log destination: for errors
+ * about the command line and start-up, which the user must see where they typed. */
+void log_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Rate-limited variant for per-request failures: at most a burst per second, then a count of
  * what was suppressed, so a failing build cannot flood the log. */
 void log_msg_ratelimited(enum log_level level, const char *fmt, ...)

@@ -72,9 +72,10 @@ struct cmdline {
 
 static int fail(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "antares-overlayd: ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	log_stderr(fmt, arg);
+#pragma GCC diagnostic pop
 	return 1;
 }
 
@@ -127,10 +128,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 		case OPT_LOG: {
 			int r = log_open_file(optarg);
 			if (r < 0) {
-				fprintf(stderr,
-					"antares-overlayd: --log %s: %s: give a file in an existing, "
-					"writable directory\n",
-					optarg, strerror(-r));
+				log_stderr("--log %s: %s: give a file in an existing, writable directory",
+					   optarg, strerror(-r));
 				return 1;
 			}
 			break;
@@ -263,7 +262,7 @@ int main(int argc, char **argv)
 	 * then prepare the work directory, and mount last. */
 	err[0] = '\0';
 	if (inode_table_init(&ovl.table) < 0 || layers_open(&ovl, &c.opts, err, sizeof(err)) < 0) {
-		fprintf(stderr, "antares-overlayd: %s\n", err[0] ? err : strerror(errno));
+		log_stderr("%s", err[0] ? err : strerror(errno));
 		goto out;
 	}
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -272,12 +271,12 @@ int main(int argc, char **argv)
 	struct fuse_session *se = fuse_session_new(&args, &ovl_ops, sizeof(ovl_ops), &ovl);
 	fuse_opt_free_args(&args);
 	if (!se) {
-		fprintf(stderr, "antares-overlayd: mount options refused: %s\n",
-			fuse_last_msg[0] ? fuse_last_msg : "see antares-overlayd --help");
+		log_stderr("mount options refused: %s",
+			   fuse_last_msg[0] ? fuse_last_msg : "see antares-overlayd --help");
 		goto out;
 	}
 	if (layers_prepare_work(&ovl, &c.opts, err, sizeof(err)) < 0 || ovl_root_init(&ovl) < 0) {
-		fprintf(stderr, "antares-overlayd: %s\n", err[0] ? err : strerror(errno));
+		log_stderr("%s", err[0] ? err : strerror(errno));
 		goto destroy;
 	}
 	status = 2;
@@ -289,8 +288,8 @@ int main(int argc, char **argv)
 		target = fdpath;
 	}
 	if (fuse_session_mount(se, target) < 0) {
-		fprintf(stderr, "antares-overlayd: cannot mount on %s: %s\n", target,
-			fuse_last_msg[0] ? fuse_last_msg : "the kernel refused the FUSE mount");
+		log_stderr("cannot mount on %s: %s", target,
+			   fuse_last_msg[0] ? fuse_last_msg : "the kernel refused the FUSE mount");
 		goto signals;
 	}
 	fuse_msgs_to_log = true;

@@ -87,9 +87,12 @@ struct options {
 
 static int bad(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "antares-sandbox: ");
-	fprintf(stderr, fmt, arg);
-	fputs(": see antares-sandbox --help\n", stderr);
+	char msg[2048];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(msg, sizeof(msg), fmt, arg);
+#pragma GCC diagnostic pop
+	log_stderr("%s: see antares-sandbox --help", msg);
 	return EXIT_SETUP_FAILED;
 }
 

@@ -405,6 +405,28 @@ static bool plan_has(const struct view *v, const char *path)
 	return false;
 }
 
+/* With no network, the host's path sockets go too: a network namespace does not cover unix
+ * sockets bound in the file system, and connect(2) works through a read-only mount, so the
+ * daemons listening in /run (docker, dbus, systemd, databases) would still answer (finding F1
+ * of doc/security.md). /run becomes an empty private tmpfs, as /tmp is, unless the policy says
+ * what /run is; /var/run is a symbolic link to it on current systems and hidden the same way
+ * where it is a directory. Sockets elsewhere on the host's / are the policy's to hide. */
+static int hide_run_sockets(struct view *v)
+{
+	static const char *const dirs[] = { "/run", "/var/run" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		_cleanup_close_ int fd = open_in_root(v->rootfd, dirs[i], O_PATH | O_NOFOLLOW);
+		struct stat st;
+		if (plan_has(v, dirs[i]) || fd < 0 || fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue; /* absent, or the symbolic link to /run */
+		const char *opts[] = { "mode=0755", NULL };
+		int r = mount_new_at(v, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, dirs[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Make the hiding directories read-only now that every mount point below them exists. */
 static int seal(struct view *v)
 {
@@ -491,6 +513,8 @@ static int build(struct view *v, int overlay_fd)
 	/* A fresh /tmp unless the policy says what /tmp is. */
 	if (!plan_has(v, "/tmp") &&
 	    (r = mount_new_at(v, "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp")) < 0)
+		return r;
+	if (v->cfg->net_none && (r = hide_run_sockets(v)) < 0)
 		return r;
 	if ((r = mount_plan(v, false)) < 0 || (r = mount_project(v, overlay_fd)) < 0 ||
 	    (r = mount_plan(v, true)) < 0 || (r = hide_state(v)) < 0 || (r = mount_binds(v)) < 0 ||

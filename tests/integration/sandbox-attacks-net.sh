@@ -1,14 +1,13 @@
 #!/bin/bash
 # Sandbox attack battery, part 3: reaching host services with --net none. Listeners run
 # outside the sandbox (attack-probe): an abstract unix socket, TCP on 127.0.0.1, a path
-# socket under /run/user (hidden by the default policy) and a path socket elsewhere in /run.
-# From inside with --net none the first three must be unreachable; each is reached from
-# outside first, so the test cannot pass because nothing was listening.
+# socket under /run/user (hidden by the default policy) and a path socket elsewhere in /run
+# (also tried as /var/run/...). From inside with --net none all must be unreachable; each is
+# reached from outside first, so the test cannot pass because nothing was listening.
 #
-# A path socket elsewhere on the host's / (here /run) stays connectable: a network namespace
-# does not cover file system sockets and a read-only mount does not stop connect(). That is
-# open finding F1 of doc/security.md; while it is open this test ends in SKIP, saying so,
-# after every other check passed. What --net host (the default) leaves reachable is noted.
+# A network namespace does not cover file system sockets and a read-only mount does not stop
+# connect(): --net none puts an empty tmpfs on /run for that (finding F1 of doc/security.md,
+# fixed). What --net host (the default) leaves reachable is noted.
 
 # make_root_fixture DIR OWNER (as root): directories for OWNER's path sockets in /run and in
 # /run/user, which the test user cannot create.
@@ -54,7 +53,8 @@ PORT=$(cat "$T/ready.tcp")
 probes="echo abstract \$($AP connect-abstract $ABSTRACT)
 	echo tcp \$($AP connect-tcp $PORT)
 	echo run-user \$($AP connect-path $RUNUSER/sock)
-	echo run \$($AP connect-path $RUN/sock)"
+	echo run \$($AP connect-path $RUN/sock)
+	echo var-run \$($AP connect-path /var$RUN/sock)"
 none=$(sbx --ephemeral --net none "${TOOLS_BIND[@]}" -- sh -c "$probes") || fail "--net none run failed: $none"
 host=$(sbx --ephemeral "${TOOLS_BIND[@]}" -- sh -c "$probes") || fail "--net host run failed: $host"
 
@@ -64,12 +64,9 @@ denied net-none-tcp-loopback "$(answer tcp "$none")" "$("$HP" connect-tcp "$PORT
 # outside the sandbox): the default policy hides it, and a policy that does not fails here.
 denied net-none-socket-in-run-user "$(answer run-user "$none")" "$("$HP" connect-path "$RUNUSER/sock")"
 denied net-host-socket-in-run-user "$(answer run-user "$host")"
-note "not defended with --net host (the default shares the host's network): abstract socket $(answer abstract "$host"), tcp $(answer tcp "$host")"
+# The rest of /run: docker, dbus, systemd, databases listen there, and see the build's uid.
+denied net-none-socket-in-run "$(answer run "$none")" "$("$HP" connect-path "$RUN/sock")"
+denied net-none-socket-in-var-run "$(answer var-run "$none")" "$("$HP" connect-path "/var$RUN/sock")"
+note "not defended with --net host (the default shares the host's network): abstract socket $(answer abstract "$host"), tcp $(answer tcp "$host"), socket in /run $(answer run "$host")"
 attack_report
 
-# Open finding F1: a path socket in /run (not hidden).
-run_none=$(answer run "$none")
-case "$run_none" in
-OK*) skip "open finding F1 (doc/security.md): with --net none the sandbox still reaches a host unix socket in /run ($RUN/sock answered '${run_none#OK:}': the peer uid is how host services see the build, 0 when antares-sandbox runs as root); every other check passed" ;;
-*) note "a host unix socket in /run is unreachable with --net none ($run_none): F1 is fixed, move this check into the battery" ;;
-esac
