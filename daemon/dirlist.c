@@ -88,6 +88,16 @@ void dirlist_free(struct dirlist *list)
 	memset(list, 0, sizeof(*list));
 }
 
+void dir_snapshots_free(struct dir_snapshots *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < DIR_SNAPSHOTS; i++)
+		dirlist_free(&s->slot[i].list);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
 static bool entry_is_whiteout(int fd, const struct dirent *de)
 {
 	if (de->d_type != DT_CHR && de->d_type != DT_UNKNOWN)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirlist.h"
 #include "ovl.h"
 
 int inode_table_init(struct inode_table *t)
@@ -196,6 +197,7 @@ static void destroy(struct ovl *ovl, struct ovl_inode *ino)
 				close(ino->dir_fds[l]);
 		free(ino->dir_fds);
 	}
+	dir_snapshots_free(ino->listings);
 	free(ino->name);
 	free(ino->data_path);
 	pthread_mutex_destroy(&ino->lock);

@@ -38,6 +38,7 @@ struct ovl_inode {
 	 * layers after `last_layer` are hidden by an opaque directory. */
 	int *dir_fds;
 	int last_layer;
+	struct dir_snapshots *listings; /* set once, on the first readdir (ops_dir.c) */
 
 	/* Ownership stored in an override xattr (rootless copy-up); applied by getattr. */
 	bool has_override;

@@ -22,6 +22,18 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 	else
 		ovl->writeback = false;
+	/* Reads answer with the lower file's descriptor: libfuse splices its page cache into
+	 * /dev/fuse instead of reading it into a buffer first (which cost a fresh, page-faulting
+	 * 1 MiB allocation and a copy per request: 2.5x the CPU of a read in the profile). */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
+		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	/* Directories are opened by the kernel alone: listings live with the inode (ops_dir.c). */
+	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
+		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+		ovl->no_opendir = true;
+	}
 	conn->max_readahead = 1 << 20;
 	/* POSIX and flock locks are left to the kernel: every user of the mount is on this
 	 * host, so the kernel's local lock tables are exact. */

@@ -29,6 +29,7 @@ struct ovl {
 	bool noxattrs;
 	bool acl; /* POSIX ACLs offered to the kernel: it enforces them, we apply umask */
 	bool writeback; /* writeback cache negotiated: see ops_file.c for what it requires */
+	bool no_opendir; /* the kernel opens directories itself (ops_dir.c) */
 	/* squash_unmapped: the kernel denies every write to a FUSE inode whose owner it cannot
 	 * map, so in a user namespace a checkout owned by an unmapped group would be read-only.
 	 * Owners that read as the overflow ids are reported (and copied up) as ours. */
