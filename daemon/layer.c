@@ -38,7 +38,20 @@ static int open_dir(const char *what, const char *path, struct layer *layer, cha
 		return -errno;
 	}
 	layer->dev = st.st_dev;
-	layer->is_fuse = fstatfs(layer->fd, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC;
+	bool known = fstatfs(layer->fd, &sf) == 0;
+	layer->is_fuse = known && sf.f_type == FUSE_SUPER_MAGIC;
+	switch (known ? (unsigned long)sf.f_type : 0) {
+	case 0x6969UL:     /* NFS */
+	case 0xff534d42UL: /* CIFS */
+	case 0xfe534d42UL: /* SMB2 */
+	case 0x00c36400UL: /* Ceph */
+	case 0x01021997UL: /* 9p */
+	case 0x65735546UL: /* FUSE */
+		layer->reports_on_close = true;
+		break;
+	default:
+		layer->reports_on_close = !known;
+	}
 	layer->path = strdup(path);
 	return layer->path ? 0 : -ENOMEM;
 }

@@ -258,6 +258,8 @@ int main(int argc, char **argv)
 	 * ops_create_mode); our own umask must not strip anything more. */
 	umask(0);
 	fuse_set_log_func(fuse_log_capture);
+	if (c.debug) /* libfuse's request trace arrives as debug messages */
+		log_set_level(LOG_LEVEL_DEBUG);
 	/* Validate everything before writing anything: layers, then FUSE's own options; only
 	 * then prepare the work directory, and mount last. */
 	err[0] = '\0';

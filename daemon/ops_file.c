@@ -107,7 +107,8 @@ static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, i
 	return r;
 }
 
-static int attach_file(struct fuse_file_info *fi, int fd, int layer, unsigned gen, int flags)
+static int attach_file(struct ovl *ovl, struct fuse_file_info *fi, int fd, int layer,
+		       unsigned gen, int flags)
 {
 	struct ovl_file *f = malloc(sizeof(*f));
 	if (!f)
@@ -122,6 +123,10 @@ static int attach_file(struct fuse_file_info *fi, int fd, int layer, unsigned ge
 	/* We are the only writer of the layers and every write passes through the kernel, so
 	 * cached pages stay valid across opens. */
 	fi->keep_cache = 1;
+	/* No FUSE_FLUSH round trip on every close() (one per header a compiler reads): close of
+	 * a local file system's fd reports nothing, and of a read-only fd nothing anywhere. */
+	fi->noflush = layer != UPPER || (flags & O_ACCMODE) == O_RDONLY ||
+		      !ovl->layers[UPPER].reports_on_close;
 	return 0;
 }
 
@@ -141,7 +146,7 @@ void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 	unsigned gen;
 	if (r == 0)
 		r = open_data(ovl, ino, fi->flags, &fd, &layer, &gen);
-	if (r == 0 && (r = attach_file(fi, fd, layer, gen, fi->flags)) < 0)
+	if (r == 0 && (r = attach_file(ovl, fi, fd, layer, gen, fi->flags)) < 0)
 		close(fd);
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -174,7 +179,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct ovl_inode *ino;
 	struct stat st;
 	int r = ovl_lookup(ovl, p, name, &ino, &st);
-	if (r == 0 && (r = attach_file(fi, fd, UPPER, 0, fi->flags)) < 0)
+	if (r == 0 && (r = attach_file(ovl, fi, fd, UPPER, 0, fi->flags)) < 0)
 		inode_unref(ovl, ino);
 	if (r < 0) {
 		close(fd);

@@ -17,6 +17,9 @@ struct layer {
 	int fd;       /* O_PATH | O_DIRECTORY on the layer root */
 	dev_t dev;
 	bool is_fuse; /* a FUSE lower: expect weak xattr/statx support */
+	/* A network (or FUSE) file system, whose close() may report a write that failed on the
+	 * server: only then is the application's close() passed down (FUSE_FLUSH). */
+	bool reports_on_close;
 	bool warned_no_xattrs; /* said once that copy-ups from here lose xattrs */
 };
 
