@@ -51,12 +51,19 @@ static int copy_range_rw(int in, int out, off_t off, off_t end)
 	return 0;
 }
 
+/* Data that will be fsync'ed is handed to the disk in steps of this size as the copy goes,
+ * so that writing it overlaps with copying the rest instead of all waiting for the fsync. */
+#define WRITEBACK_STEP (32 << 20)
+
 /* Copy [off, end) trying copy_file_range (in-kernel, may share extents) first. */
-static int copy_range(int in, int out, off_t off, off_t end, bool *use_cfr)
+static int copy_range(int in, int out, off_t off, off_t end, bool *use_cfr, bool durable)
 {
 	while (*use_cfr && off < end) {
 		loff_t a = off, b = off;
-		ssize_t n = copy_file_range(in, &a, out, &b, (size_t)(end - off), 0);
+		size_t len = (size_t)(end - off);
+		if (durable && len > WRITEBACK_STEP)
+			len = WRITEBACK_STEP;
+		ssize_t n = copy_file_range(in, &a, out, &b, len, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -69,6 +76,8 @@ static int copy_range(int in, int out, off_t off, off_t end, bool *use_cfr)
 		}
 		if (n == 0)
 			return 0;
+		if (durable) /* start writing it out; errors surface at the fsync */
+			sync_file_range(out, off, n, SYNC_FILE_RANGE_WRITE);
 		off += n;
 	}
 	return copy_range_rw(in, out, off, end);
@@ -76,7 +85,7 @@ static int copy_range(int in, int out, off_t off, off_t end, bool *use_cfr)
 
 /* Data of a regular file, holes preserved: reflink when the filesystem can, else copy only
  * the data extents SEEK_DATA/SEEK_HOLE report and leave the rest as holes. */
-int copy_data(int in, int out, off_t size, const char **syscall)
+int copy_data(int in, int out, off_t size, bool durable, const char **syscall)
 {
 	*syscall = "ioctl(FICLONE)";
 	if (ioctl(out, FICLONE, in) == 0)
@@ -93,7 +102,7 @@ int copy_data(int in, int out, off_t size, const char **syscall)
 				return -errno;
 			data = off; /* no hole support: copy everything */
 			*syscall = "read/write";
-			int r = copy_range(in, out, data, size, &use_cfr);
+			int r = copy_range(in, out, data, size, &use_cfr, durable);
 			if (r < 0)
 				return r;
 			break;
@@ -102,7 +111,7 @@ int copy_data(int in, int out, off_t size, const char **syscall)
 		if (hole < 0 || hole > size)
 			hole = size;
 		*syscall = "copy_file_range";
-		int r = copy_range(in, out, data, hole, &use_cfr);
+		int r = copy_range(in, out, data, hole, &use_cfr, durable);
 		if (r < 0)
 			return r;
 		off = hole;

@@ -169,7 +169,7 @@ static int build_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const struc
 			openat(work, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 		if (out < 0)
 			return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "openat(workdir)", errno);
-		r = copy_data(in, out, st->st_size, &sys);
+		r = copy_data(in, out, st->st_size, ovl->fsync, &sys);
 		if (r < 0)
 			return ovl_fail(ovl, "copy-up", ino, NULL, l, sys, -r);
 		if (ovl->fsync && fsync(out) < 0)
@@ -487,7 +487,7 @@ static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
 	}
 	tmp_name(tmp, sizeof(tmp));
 	out = openat(ovl->work_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	if (out < 0 || (r = copy_data(in, out, ust.st_size, &sys)) < 0 ||
+	if (out < 0 || (r = copy_data(in, out, ust.st_size, ovl->fsync, &sys)) < 0 ||
 	    (ovl->fsync && fsync(out) < 0)) {
 		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, out < 0 ? UPPER : dl,
 			     out < 0 ? "openat(workdir)" : sys, r < 0 ? -r : errno);
