@@ -79,11 +79,15 @@ static int plan_mounts(const struct policy *p, const char *home, struct policy_p
 		return -ENOMEM;
 	for (size_t len = h ? strlen(h) : 0; len > 1 && h[len - 1] == '/';)
 		h[--len] = '\0';
-	if (h && (h[0] != '/' || strcmp(h, "/") == 0))
-		return diag_add(ld, NULL, 0, 0,
-				"the home directory '%s' must be an absolute path "
-				"other than '/'",
-				h);
+	if (h && h[0] != '/')
+		return diag_add(ld, NULL, 0, 0, "the home directory '%s' must be an absolute path", h);
+	/* HOME=/ is how accounts without a home (containers run under a bare uid, system
+	 * users) say so: no home to show, and the optional "~" entries are skipped as for a
+	 * missing path. Binding "/" as the home would undo the whole view. */
+	if (h && strcmp(h, "/") == 0) {
+		free(h);
+		h = NULL;
+	}
 	if (h) {
 		char *copy = strdup(h);
 		if (!copy || (r = push_mount(plan, home_kind[p->home], copy, false)) < 0)
@@ -92,8 +96,12 @@ static int plan_mounts(const struct policy *p, const char *home, struct policy_p
 	for (size_t i = 0; i < p->n_mounts; i++) {
 		const struct policy_mount_entry *e = &p->mounts[i];
 		if (e->path[0] == '~' && !h) {
+			if (e->optional)
+				continue;
 			r = diag_add(ld, e->where.file, e->where.line, e->where.column,
-				     "'%s' needs the home directory, and none was given", e->path);
+				     "'%s' needs the home directory, and there is none (HOME is %s): "
+				     "mark it optional ('?%s')",
+				     e->path, home ? "'/'" : "not set", e->path);
 			if (r != -EINVAL)
 				return r;
 			continue;
@@ -127,7 +135,16 @@ static int strv_append(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
-static int plan_env(const struct policy *p, struct policy_plan *plan)
+/* A value set in [environment] may start with "~" or "~/", as a shell would expand it
+ * (CARGO_HOME=~/.cargo); without a home directory it is left as written. */
+static char *env_value(const char *value, const char *home)
+{
+	if (home && strcmp(home, "/") != 0 && value[0] == '~' && (value[1] == '/' || !value[1]))
+		return expand_home(value, home);
+	return strdup(value);
+}
+
+static int plan_env(const struct policy *p, const char *home, struct policy_plan *plan)
 {
 	size_t na = 0, ns = 0, nu = 0;
 	plan->env_clear = p->env_clear;
@@ -141,11 +158,12 @@ static int plan_env(const struct policy *p, struct policy_plan *plan)
 			return -ENOMEM;
 	for (size_t i = 0; i < p->n_env; i++) {
 		const struct policy_env_var *e = &p->env[i];
-		_cleanup_free_ char *kv = NULL;
+		_cleanup_free_ char *kv = NULL, *value = NULL;
 		if (!e->value) {
 			if (strv_append(&plan->env_unset, &nu, e->name) < 0)
 				return -ENOMEM;
-		} else if (asprintf(&kv, "%s=%s", e->name, e->value) < 0 ||
+		} else if (!(value = env_value(e->value, home)) ||
+			   asprintf(&kv, "%s=%s", e->name, value) < 0 ||
 			   strv_append(&plan->env_set, &ns, kv) < 0)
 			return -ENOMEM;
 	}
@@ -171,7 +189,7 @@ int policy_plan_build(const struct policy *p, const char *home, struct policy_pl
 	plan->home = p->home;
 	plan->timeout_sec = p->timeout_sec;
 	if ((p->hostname && !(plan->hostname = strdup(p->hostname))) ||
-	    (r = plan_env(p, plan)) < 0) {
+	    (r = plan_env(p, home, plan)) < 0) {
 		policy_plan_free(plan);
 		return -ENOMEM;
 	}

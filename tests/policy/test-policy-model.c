@@ -424,9 +424,41 @@ static void test_plan(void)
 	got = load_text("[filesystem]\nrw = ~/.cache\n", &p);
 	ok(p && policy_plan_build(p, NULL, &plan, &d) == -EINVAL && d.n == 1, "no home given");
 	char *msg = d.n ? policy_diag_format(&d.items[0]) : NULL;
-	is_str(msg, "main.policy:2:6: '~/.cache' needs the home directory, and none was given",
+	is_str(msg, "main.policy:2:6: '~/.cache' needs the home directory, and there is none "
+		    "(HOME is not set): mark it optional ('?~/.cache')",
 	       "'~' without a home directory is an error at its line");
 	free(msg);
+	policy_diags_clear(&d);
+	policy_free(p);
+	free(got);
+
+	/* HOME=/ (an account without a home): no home mount, optional "~" entries skipped. */
+	got = load_text("[filesystem]\nhome = ro\nrw = ?~/.cache /var/tmp\nhide = ?~/.ssh\n"
+			"[environment]\nset = CARGO_HOME=~/.cargo TILDE=~x\n", &p);
+	ok(p && policy_plan_build(p, "/", &plan, &d) == 0 && d.n == 0, "HOME=/ with optional ~ paths");
+	ok(plan && plan->n_mounts == 1 && strcmp(plan->mounts[0].path, "/var/tmp") == 0,
+	   "HOME=/: neither / as the home nor the ~ paths are mounted");
+	policy_plan_free(plan);
+	plan = NULL;
+	ok(p && policy_plan_build(p, "/home/u", &plan, &d) == 0, "the same policy with a home");
+	char *env_none[] = { NULL };
+	env = NULL;
+	ok(plan && policy_plan_environ(plan, env_none, &env) == 0, "environment with ~ builds");
+	buf[0] = '\0';
+	for (char **e = env; e && *e; e++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s ", *e);
+	ok(strstr(buf, "CARGO_HOME=/home/u/.cargo ") && strstr(buf, "TILDE=~x "),
+	   "'~/' at the start of a set value is the home directory, '~x' stays");
+	if (!strstr(buf, "CARGO_HOME=/home/u/.cargo "))
+		fprintf(stderr, "# environment: %s\n", buf);
+	policy_strv_free(env);
+	policy_plan_free(plan);
+	policy_free(p);
+	free(got);
+
+	got = load_text("[filesystem]\nrw = ~/.cache\n", &p);
+	ok(p && policy_plan_build(p, "/", &plan, &d) == -EINVAL && d.n == 1,
+	   "HOME=/ and a ~ path that is not optional");
 	policy_diags_clear(&d);
 	policy_free(p);
 	free(got);
