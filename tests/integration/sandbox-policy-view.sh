@@ -88,3 +88,9 @@ rc=0; sbx --policy "$T/missing.policy" -- true 2> "$T/err" || rc=$?
 [ "$rc" = 125 ] || fail "a missing ro path: status $rc, want 125"
 expect_one_line "$T/err" "$HOME/missing" "No such file or directory" "optional"
 [ -z "$(mounts_under "$T")" ] || fail "mounts left on the host"
+
+# An account without a home (HOME=/: containers run under a bare uid, system users): the
+# default profile runs, its optional ~ paths skipped, and / is not taken for the home.
+out=$(HOME=/ sbx --ephemeral -- sh -c 'echo "ran as $(id -u)"; touch /etc/x 2>/dev/null || echo root-ro') ||
+	fail "HOME=/: $out"
+[ "$out" = "$(printf 'ran as 0\nroot-ro')" ] || fail "HOME=/: $out"
