@@ -1,6 +1,8 @@
 /* The operation table and the FUSE session settings negotiated at mount time. */
 #include "ops.h"
 
+#include "../common/log.h"
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct ovl *ovl = userdata;
@@ -38,6 +40,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* POSIX and flock locks are left to the kernel: every user of the mount is on this
 	 * host, so the kernel's local lock tables are exact. */
 	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	log_debug("fuse capabilities: kernel 0x%x, wanted 0x%x", conn->capable, conn->want);
 }
 
 const struct fuse_lowlevel_ops ovl_ops = {
