@@ -1,6 +1,8 @@
 /* Implementation of the shared logger: formatting, destinations and rate limiting. */
 #include "log.h"
 
+#include "oneline.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -68,26 +70,6 @@ void log_use_syslog(void)
 	to_syslog = true;
 }
 
-/* Copy IN to OUT (of LEN bytes) with control characters shown as \n, \t or \xHH: a message
- * is one line whatever the paths and names in it hold (a newline would split it, an escape
- * sequence would drive the terminal). Truncated to fit. */
-static void one_line(const char *in, char *out, size_t len)
-{
-	size_t w = 0;
-	for (; *in && w + 5 < len; in++) {
-		unsigned char c = (unsigned char)*in;
-		if (c == '\n')
-			w += (size_t)snprintf(out + w, len - w, "\\n");
-		else if (c == '\t')
-			w += (size_t)snprintf(out + w, len - w, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			w += (size_t)snprintf(out + w, len - w, "\\x%02x", c);
-		else
-			out[w++] = (char)c;
-	}
-	out[w] = '\0';
-}
-
 static void log_emit(enum log_level level, const char *fmt, va_list ap)
 {
 	int saved = errno;
@@ -95,7 +77,7 @@ static void log_emit(enum log_level level, const char *fmt, va_list ap)
 	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (n < 0)
 		return;
-	one_line(raw, line, sizeof(line));
+	text_one_line(raw, line, sizeof(line));
 	if (to_syslog) {
 		static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 		syslog(prio[level], "%s", line);
@@ -123,7 +105,7 @@ void log_stderr(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	one_line(raw, line, sizeof(line));
+	text_one_line(raw, line, sizeof(line));
 	dprintf(STDERR_FILENO, "%s: %s\n", program, line);
 }
 

@@ -2,6 +2,8 @@
  * compatibility options, and the generic mount options we pass on to libfuse. */
 #include "options.h"
 
+#include "../common/oneline.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,26 +139,6 @@ static int append_fuse_opt(struct ovl_options *o, const char *key, const char *v
 	return 0;
 }
 
-/* S for a one-line message: control characters (a newline would split the line, an escape
- * sequence would drive the terminal) are shown as \n, \t or \xHH. Truncated to fit BUF. */
-static const char *printable(const char *s, char *buf, size_t len)
-{
-	size_t w = 0;
-	for (; *s && w + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '\n')
-			w += (size_t)snprintf(buf + w, len - w, "\\n");
-		else if (c == '\t')
-			w += (size_t)snprintf(buf + w, len - w, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			w += (size_t)snprintf(buf + w, len - w, "\\x%02x", c);
-		else
-			buf[w++] = (char)c;
-	}
-	buf[w] = '\0';
-	return buf;
-}
-
 /* Generic mount options libfuse understands; handed through unchanged. */
 static const char *const fuse_flags[] = {
 	"ro",	 "rw",	   "dev",     "nodev",	 "suid",  "nosuid",    "exec",
@@ -277,14 +259,14 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 	char shown[256], shown_v[256];
 	if (!strcmp(key, "max_read") && v && (!*v || strspn(v, "0123456789") != strlen(v))) {
 		snprintf(err, errlen, "option max_read= needs a number of bytes, got '%s'",
-			 printable(v, shown_v, sizeof(shown_v)));
+			 text_one_line(v, shown_v, sizeof(shown_v)));
 		return -EINVAL;
 	}
 	if ((!v && in_list(fuse_flags, key)) || (v && in_list(fuse_valued, key)))
 		return append_fuse_opt(o, key, v);
 	snprintf(err, errlen, "unknown option '%s%s%s': see antares-overlayd --help",
-		 printable(key, shown, sizeof(shown)), v ? "=" : "",
-		 v ? printable(v, shown_v, sizeof(shown_v)) : "");
+		 text_one_line(key, shown, sizeof(shown)), v ? "=" : "",
+		 v ? text_one_line(v, shown_v, sizeof(shown_v)) : "");
 	return -EINVAL;
 }
 

@@ -19,7 +19,7 @@ clang -fsanitize=fuzzer "$work/probe.c" -o "$work/probe" 2>"$work/probe.log" ||
 	skip "clang cannot link libFuzzer (Debian: libclang-rt-14-dev): $(head -1 "$work/probe.log")"
 
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-D_GNU_SOURCE -Wall -Wextra -I"$src/daemon" "$src/daemon/options.c" \
+	-D_GNU_SOURCE -Wall -Wextra -I"$src/daemon" "$src/daemon/options.c" "$src/common/oneline.c" \
 	"$src/tests/fuzz/fuzz-overlayd-options.c" -o "$work/fuzz-overlayd-options"
 
 echo "# fuzzing for ${secs}s in $work" >&2
