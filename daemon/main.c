@@ -48,7 +48,7 @@ static const char usage[] =
 	"  noxattrs               refuse extended attribute calls on the mount\n"
 	"  metacopy=on|off        metadata changes to lower files copy no data (default off)\n"
 	"  noacl                  no POSIX ACLs on the mount (stored ACLs are still copied)\n"
-	"  writeback=0|1          kernel writeback cache for file data (default 0)\n"
+	"  writeback=0|1          kernel writeback cache for file data (default 1)\n"
 	"  squash_unmapped        show files of ids unmapped in our user namespace as ours\n"
 	"  fast_ino, threaded, plugins, xattr_permissions\n"
 	"                         accepted for fuse-overlayfs compatibility; no effect\n"

@@ -31,7 +31,8 @@ static bool wants_write(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
-static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, int *fd_out);
+static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, int *fd_out,
+		     bool *unreadable);
 
 /* With the writeback cache the kernel decides where data goes: it reads pages of files
  * opened write-only (to fill partial pages) and positions appends itself. So a write-only
@@ -46,11 +47,18 @@ static int backing_flags(const struct ovl *ovl, int flags)
 	return flags;
 }
 
-static int open_backing(const struct ovl *ovl, int dirfd, const char *name, int flags, mode_t mode)
+/* *UNREADABLE is set when the fd can't read although the kernel may need it to (the upper
+ * copy refuses us read access: mode 0200 and no DAC override): such a handle must bypass
+ * the page cache (direct_io), or a write of part of a page would fail with EBADF. */
+static int open_backing(const struct ovl *ovl, int dirfd, const char *name, int flags, mode_t mode,
+			bool *unreadable)
 {
+	*unreadable = false;
 	int fd = openat(dirfd, name, backing_flags(ovl, flags), mode);
-	if (fd < 0 && errno == EACCES && backing_flags(ovl, flags) != flags)
+	if (fd < 0 && errno == EACCES && backing_flags(ovl, flags) != flags) {
 		fd = openat(dirfd, name, flags & ~(ovl->writeback ? O_APPEND : 0), mode);
+		*unreadable = fd >= 0 && (flags & O_ACCMODE) == O_WRONLY;
+	}
 	return fd;
 }
 
@@ -61,9 +69,10 @@ bool ops_file_on_lower_data(struct fuse_file_info *fi)
 }
 
 /* Open where INO's data is now: the topmost copy, or for a metadata-only copy the lower
- * file holding the data. Sets *LAYER and *GEN to what was opened. */
+ * file holding the data. Sets *LAYER and *GEN to what was opened, *UNREADABLE as
+ * open_backing does. */
 static int open_data(struct ovl *ovl, struct ovl_inode *ino, int flags, int *fd_out, int *layer,
-		     unsigned *gen)
+		     unsigned *gen, bool *unreadable)
 {
 	int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC;
 	if (flags & O_TRUNC)
@@ -74,6 +83,7 @@ static int open_data(struct ovl *ovl, struct ovl_inode *ino, int flags, int *fd_
 	int dl = ino->data_layer;
 	char *path = mc ? strdup(ino->data_path) : NULL;
 	pthread_mutex_unlock(&ino->lock);
+	*unreadable = false;
 	if (mc) {
 		if (!path)
 			return -ENOMEM;
@@ -86,15 +96,16 @@ static int open_data(struct ovl *ovl, struct ovl_inode *ino, int flags, int *fd_
 		return 0;
 	}
 	*layer = inode_layer(ino);
-	return open_copy(ovl, ino, *layer, oflags, fd_out);
+	return open_copy(ovl, ino, *layer, oflags, fd_out, unreadable);
 }
 
-static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, int *fd_out)
+static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, int *fd_out,
+		     bool *unreadable)
 {
 	struct access a;
 	int r = access_get(ovl, ino, l, &a);
 	if (r == 0) {
-		int fd = open_backing(ovl, a.loc.fd, a.loc.name, flags, 0);
+		int fd = open_backing(ovl, a.loc.fd, a.loc.name, flags, 0, unreadable);
 		if (fd < 0)
 			r = errno == ENOENT || errno == EACCES || errno == EPERM || errno == ETXTBSY ||
 					    errno == EISDIR || errno == ELOOP
@@ -108,7 +119,7 @@ static int open_copy(struct ovl *ovl, struct ovl_inode *ino, int l, int flags, i
 }
 
 static int attach_file(struct ovl *ovl, struct fuse_file_info *fi, int fd, int layer,
-		       unsigned gen, int flags)
+		       unsigned gen, int flags, bool unreadable)
 {
 	struct ovl_file *f = malloc(sizeof(*f));
 	if (!f)
@@ -127,6 +138,9 @@ static int attach_file(struct ovl *ovl, struct fuse_file_info *fi, int fd, int l
 	 * a local file system's fd reports nothing, and of a read-only fd nothing anywhere. */
 	fi->noflush = layer != UPPER || (flags & O_ACCMODE) == O_RDONLY ||
 		      !ovl->layers[UPPER].reports_on_close;
+	/* Writes through this handle go straight to us; mmap needs a readable fd anyway. */
+	if (unreadable)
+		fi->direct_io = 1;
 	return 0;
 }
 
@@ -144,9 +158,10 @@ void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 	}
 	int layer;
 	unsigned gen;
+	bool unreadable;
 	if (r == 0)
-		r = open_data(ovl, ino, fi->flags, &fd, &layer, &gen);
-	if (r == 0 && (r = attach_file(ovl, fi, fd, layer, gen, fi->flags)) < 0)
+		r = open_data(ovl, ino, fi->flags, &fd, &layer, &gen, &unreadable);
+	if (r == 0 && (r = attach_file(ovl, fi, fd, layer, gen, fi->flags, unreadable)) < 0)
 		close(fd);
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -169,8 +184,9 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, -upfd);
 		return;
 	}
+	bool unreadable;
 	int fd = open_backing(ovl, upfd, name, (fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY,
-			      ops_create_mode(ovl, req, upfd, mode) & 07777);
+			      ops_create_mode(ovl, req, upfd, mode) & 07777, &unreadable);
 	if (fd < 0) {
 		fuse_reply_err(req, -ovl_fail(ovl, "create", p, name, UPPER, "openat", errno));
 		return;
@@ -179,7 +195,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct ovl_inode *ino;
 	struct stat st;
 	int r = ovl_lookup(ovl, p, name, &ino, &st);
-	if (r == 0 && (r = attach_file(ovl, fi, fd, UPPER, 0, fi->flags)) < 0)
+	if (r == 0 && (r = attach_file(ovl, fi, fd, UPPER, 0, fi->flags, unreadable)) < 0)
 		inode_unref(ovl, ino);
 	if (r < 0) {
 		close(fd);
@@ -214,7 +230,8 @@ static int refresh_handle(struct ovl *ovl, struct ovl_inode *ino, struct ovl_fil
 	if (handle_stale(ino, f)) {
 		int fd, layer;
 		unsigned gen;
-		r = open_data(ovl, ino, f->flags & ~O_TRUNC, &fd, &layer, &gen);
+		bool unreadable; /* a handle that refreshes reads: never write-only */
+		r = open_data(ovl, ino, f->flags & ~O_TRUNC, &fd, &layer, &gen, &unreadable);
 		if (r == 0) {
 			/* The old fd stays open until release: another thread may be using it. */
 			int old = f->fd;

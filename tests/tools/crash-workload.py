@@ -6,15 +6,20 @@
                                            sha256, xattrs (atime and ctime left out)
   crash-workload.py run MNT LOG SEED       change the tree through the mount until the daemon
                                            dies; LOG gets "B <op>" before and "E" after each
-                                           operation, "K" when the mount went away
-  crash-workload.py check LOWER UPPER MNT LOG
+                                           operation, "K" when the mount went away ("K EIO
+                                           NS" when the operation failed with EIO at
+                                           CLOCK_REALTIME NS and the mount was dead then)
+  crash-workload.py check LOWER UPPER MNT LOG [writeback]
                                            the remounted tree must be the lower layer with the
                                            completed operations applied, plus either none or
                                            all of the operation in flight (a new file may hold
                                            a prefix of what was being written, as on any
-                                           filesystem); every upper regular file must equal
-                                           what the mount shows at its path (never a partial
-                                           copy); no copy-up temporary names in the upper
+                                           filesystem; with "writeback", the mount's writeback
+                                           cache, any of its pages, the rest holes: the kernel
+                                           flushes pages in parallel requests); every upper
+                                           regular file must equal what the mount shows at
+                                           its path (never a partial copy); no copy-up
+                                           temporary names in the upper
 
 The operations are sequential, so at most one is in flight when the daemon is killed. Exit
 status: 0 fine, 1 a broken invariant (explained on stderr), 2 bad usage.
@@ -26,6 +31,7 @@ import os
 import random
 import stat
 import sys
+import time
 
 BIG_FILES = 4
 BIG_SIZE = 16 << 20
@@ -166,6 +172,15 @@ def do_op(mnt, op, n):
         os.mkdir(p, 0o755)
 
 
+def mount_dead(mnt):
+    """True when MNT's daemon is gone (statfs is never answered from the kernel's caches)."""
+    try:
+        os.statvfs(mnt)
+    except OSError as e:
+        return e.errno in DEAD_MOUNT
+    return False
+
+
 def run(mnt, log, seed):
     os.umask(0o022)
     rng = random.Random(seed)
@@ -179,8 +194,17 @@ def run(mnt, log, seed):
             try:
                 do_op(mnt, op, n)
             except OSError as e:
+                when = time.time_ns()
                 if e.errno in DEAD_MOUNT:
                     lg.write("K\n")
+                    return 0
+                # With the writeback cache, close() flushes the page cache; when the daemon
+                # dies meanwhile, the kernel ends the unanswered WRITEs with ECONNABORTED and
+                # turns that into EIO (a mapping error, as for any lost write-back data). It
+                # is the kill only if the mount is dead now and the EIO came after the kill:
+                # the time lets crash-daemon.sh check the second part.
+                if e.errno == errno.EIO and mount_dead(mnt):
+                    lg.write(f"K EIO {when}\n")
                     return 0
                 lg.write(f"X {errno.errorcode.get(e.errno, e.errno)}\n")
                 die(f"{op}: unexpected error {e}")
@@ -193,6 +217,22 @@ def run(mnt, log, seed):
 
 class Prefix(bytes):
     """A new file being written when the daemon died: any prefix of these bytes is fine."""
+
+
+class Scattered(bytes):
+    """A new file being written through the writeback cache when the daemon died: close()
+    was flushing its pages, which the kernel sends in requests the daemon serves in parallel,
+    so any of them may have landed: every byte is the new data or a hole (zero)."""
+
+
+def scattered_ok(data, want):
+    """DATA is WANT with any pages (or their ends, for a write cut short) left as holes."""
+    page, zero = 4096, bytes(4096)
+    for i in range(0, len(data), page):
+        got, exp = data[i:i + page], want[i:i + page]
+        if got != exp and got != zero[:len(got)] and any(a != b and a != 0 for a, b in zip(got, exp)):
+            return False
+    return True
 
 
 def lower_model(lower):
@@ -213,7 +253,8 @@ def lower_model(lower):
 
 
 def apply(model, op, n, partial=None):
-    """Apply OP (the N-th on its path) to MODEL in place; PARTIAL picks an intermediate state."""
+    """Apply OP (the N-th on its path) to MODEL in place; PARTIAL (Prefix or Scattered) makes
+    the new data of a create or trunc only partly written."""
     kind, p = op[0], op[1]
     if kind == "append":
         t, mode, origin, suffix = model[p]
@@ -223,10 +264,10 @@ def apply(model, op, n, partial=None):
         model[p] = (e[0], op[2]) + e[2:]
     elif kind == "trunc":
         data = payload(op, n)
-        model[p] = ("f", model[p][1], None, Prefix(data) if partial else data)
+        model[p] = ("f", model[p][1], None, partial(data) if partial else data)
     elif kind == "create":
         data = payload(op, n)
-        model[p] = ("f", 0o644, None, Prefix(data) if partial else data)
+        model[p] = ("f", 0o644, None, partial(data) if partial else data)
     elif kind == "unlink":
         del model[p]
     elif kind in ("rename", "rentree"):
@@ -246,7 +287,7 @@ def read_log(log):
             elif line == "E":
                 done.append(inflight)
                 inflight = None
-            elif line == "K":
+            elif line == "K" or line.startswith("K "):
                 state = "killed"
             elif line == "D":
                 state = "done"
@@ -299,6 +340,10 @@ def mismatch(tree, model, lsize, lhash):
             if size > len(suffix) or tree.content(rel) != suffix[:size]:
                 return f"{rel}: not a prefix of the data being written ({size} bytes)"
             continue
+        if isinstance(suffix, Scattered):
+            if size > len(suffix) or not scattered_ok(tree.content(rel), suffix):
+                return f"{rel}: not the data being written with holes ({size} bytes)"
+            continue
         if size != base + len(suffix):
             return f"{rel}: {size} bytes, want {base} + {len(suffix)}"
         data = tree.content(rel)
@@ -309,7 +354,7 @@ def mismatch(tree, model, lsize, lhash):
     return None
 
 
-def check(lower, upper, mnt, log):
+def check(lower, upper, mnt, log, writeback):
     done, inflight, state = read_log(log)
     base, lsize, lhash = lower_model(lower)
     for op in done:
@@ -321,7 +366,7 @@ def check(lower, upper, mnt, log):
         candidates.append(("the completed operations and the one in flight", after))
         if inflight[0] in ("create", "trunc"):
             part = dict(base)
-            apply(part, inflight[:-1], inflight[-1], partial=True)
+            apply(part, inflight[:-1], inflight[-1], partial=Scattered if writeback else Prefix)
             candidates.append(("a partial write of the new data", part))
     tree = Tree(mnt)
     reasons = []
@@ -360,7 +405,7 @@ def main(argv):
     elif len(argv) >= 5 and argv[1] == "run":
         return run(argv[2], argv[3], int(argv[4]))
     elif len(argv) >= 6 and argv[1] == "check":
-        check(argv[2], argv[3], argv[4], argv[5])
+        check(argv[2], argv[3], argv[4], argv[5], argv[6:7] == ["writeback"])
     else:
         print(__doc__, file=sys.stderr)
         return 2
