@@ -1,5 +1,6 @@
 /* antares-overlayd: command line, then wiring of options, layers and the FUSE session. */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -309,8 +310,9 @@ int main(int argc, char **argv)
 	fuse_loop_cfg_set_idle_threads(cfg, 64);
 	r = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
-	/* Unmounted, or asked to stop by SIGTERM/SIGINT/SIGHUP: both are a clean end. */
-	status = r == 0 || fuse_session_exited(se) ? 0 : 2;
+	/* Unmounted, or asked to stop by SIGTERM/SIGINT/SIGHUP: both are a clean end (libfuse's
+	 * handlers make the loop return the signal's number, and reset the exited flag). */
+	status = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP || fuse_session_exited(se) ? 0 : 2;
 unmount:
 	fuse_session_unmount(se);
 signals:
