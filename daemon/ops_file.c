@@ -274,7 +274,9 @@ void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t of
 	ssize_t w = fuse_buf_copy(&out, in, 0);
 	if (w < 0) {
 		int e = (int)-w;
-		if (e != ENOSPC && e != EDQUOT && e != EFBIG && e != EIO)
+		/* A full disk or quota is the application's to report; anything else (EIO of the
+		 * upper's disk included) is named here. */
+		if (e != ENOSPC && e != EDQUOT && e != EFBIG)
 			e = -ovl_fail(ovl, "write", node(ovl, n), NULL, UPPER, "pwrite", e);
 		fuse_reply_err(req, e);
 	} else {
