@@ -287,13 +287,6 @@ void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t of
 void op_flush(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 {
 	(void)n;
-	/* With the writeback cache the kernel sends FLUSH even for noflush opens. ENOSYS makes
-	 * it stop for the whole mount: close() still writes the dirty pages to us and reports
-	 * their errors, and a local upper's close() has nothing more to report. */
-	if (!req_ovl(req)->layers[UPPER].reports_on_close) {
-		fuse_reply_err(req, ENOSYS);
-		return;
-	}
 	/* close() of a duplicate reports deferred write errors (NFS-like uppers) to the app.
 	 * When we have no fd to spare for the duplicate (EMFILE/ENFILE) there is nothing to
 	 * report: the application's close() must not fail for a limit of ours, which it would
