@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "devio.h"
 #include "layer.h"
 #include "lookup.h"
+#include "loop.h"
 #include "ops.h"
 #include "options.h"
 
@@ -273,6 +275,7 @@ int main(int argc, char **argv)
 		goto out;
 	struct fuse_session *se = fuse_session_new(&args, &ovl_ops, sizeof(ovl_ops), &ovl);
 	fuse_opt_free_args(&args);
+	ovl.se = se;
 	if (!se) {
 		log_stderr("mount options refused: %s",
 			   fuse_last_msg[0] ? fuse_last_msg : "see antares-overlayd --help");
@@ -295,24 +298,20 @@ int main(int argc, char **argv)
 			   fuse_last_msg[0] ? fuse_last_msg : "the kernel refused the FUSE mount");
 		goto signals;
 	}
+	if (devio_attach(se) < 0) {
+		log_stderr("cannot set up the FUSE device I/O: %s",
+			   fuse_last_msg[0] ? fuse_last_msg : "libfuse refused it");
+		goto unmount;
+	}
 	fuse_msgs_to_log = true;
 	if (!c.foreground) {
 		fuse_daemonize(0);
 		log_use_syslog();
 	}
-	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-	if (!cfg)
-		goto unmount;
-	fuse_loop_cfg_set_clone_fd(cfg, 1);
-	/* Keep workers alive between bursts: a thread per request (open /dev/fuse, clone the
-	 * session fd, pipes for splice) cost more than the request itself. */
-	fuse_loop_cfg_set_max_threads(cfg, 64);
-	fuse_loop_cfg_set_idle_threads(cfg, 64);
-	r = fuse_session_loop_mt(se, cfg);
-	fuse_loop_cfg_destroy(cfg);
-	/* Unmounted, or asked to stop by SIGTERM/SIGINT/SIGHUP: both are a clean end (libfuse's
-	 * handlers make the loop return the signal's number, and reset the exited flag). */
-	status = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP || fuse_session_exited(se) ? 0 : 2;
+	/* Up to 64 requests worked on at once: a build's parallel jobs, each waiting on a disk. */
+	r = loop_run(se, &ovl, 64);
+	/* Unmounted, or asked to stop by SIGTERM/SIGINT/SIGHUP: both are a clean end. */
+	status = r == 0 ? 0 : 2;
 unmount:
 	fuse_session_unmount(se);
 signals:

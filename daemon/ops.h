@@ -57,7 +57,25 @@ void op_unlink(fuse_req_t, fuse_ino_t, const char *);
 void op_rmdir(fuse_req_t, fuse_ino_t, const char *);
 void op_rename(fuse_req_t, fuse_ino_t, const char *, fuse_ino_t, const char *, unsigned);
 
+/* ops.c */
+/* Whether a request is answered quickly enough (from memory, or one short call on a file of
+ * the upper layer) that the thread which read it should answer it before reading the next,
+ * rather than hand the reading to another thread first . ARG: the request's argument,
+ * LEN bytes. */
+bool ops_request_is_quick(struct ovl *ovl, uint32_t opcode, uint64_t nodeid, const void *arg,
+			  size_t len);
+
 /* ops_attr.c */
+/* What the VFS does to a file written or truncated by a caller without CAP_FSETID, or given
+ * a new owner, and the kernel leaves to us under FUSE_HANDLE_KILLPRIV_V2 (devio.c): clear
+ * setuid, and setgid if the group may execute. HFD: an fd on the upper copy, or -1.
+ * Our own write or truncation may already have cleared them (the host kernel does when the
+ * daemon lacks CAP_FSETID over the file), so ask ops_has_suidgid before it. */
+int ops_kill_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd);
+bool ops_has_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd);
+/* After a kill outside a setattr (whose reply carries the new mode): make the kernel forget
+ * the mode it caches. */
+void ops_kill_suidgid_notify(struct ovl *ovl, fuse_ino_t n);
 void op_getattr(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
 void op_setattr(fuse_req_t, fuse_ino_t, struct stat *, int, struct fuse_file_info *);
 void op_readlink(fuse_req_t, fuse_ino_t);

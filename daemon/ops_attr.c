@@ -9,8 +9,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "../common/log.h"
 #include "../common/macros.h"
 #include "copyup.h"
+#include "devio.h"
 #include "meta.h"
 #include "ops.h"
 
@@ -74,6 +76,47 @@ static int set_mode(struct ovl *ovl, struct ovl_inode *ino, const struct loc *lo
 		return ov ? 0 : -errno;
 	(void)ovl;
 	return 0;
+}
+
+/* MODE without the bits a write by a caller without CAP_FSETID clears. */
+static mode_t killed_mode(mode_t mode)
+{
+	mode_t k = mode & ~(mode_t)S_ISUID;
+	return k & S_IXGRP ? k & ~(mode_t)S_ISGID : k;
+}
+
+bool ops_has_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd)
+{
+	struct stat st;
+	if (hfd >= 0 ? fstat(hfd, &st) < 0 : ovl_getattr(ovl, ino, &st) < 0)
+		return true; /* can't tell: look again afterwards */
+	if (hfd >= 0)
+		ovl_apply_identity(ovl, ino, &st);
+	return killed_mode(st.st_mode) != st.st_mode;
+}
+
+int ops_kill_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd)
+{
+	struct access a;
+	struct stat st;
+	int r = access_get(ovl, ino, UPPER, &a);
+	if (r == 0 && (r = ovl_getattr(ovl, ino, &st)) == 0) {
+		mode_t m = st.st_mode & 07777;
+		if (killed_mode(m) != m)
+			r = set_mode(ovl, ino, &a.loc, hfd, killed_mode(m));
+	}
+	access_done(ovl, &a);
+	return r;
+}
+
+void ops_kill_suidgid_notify(struct ovl *ovl, fuse_ino_t n)
+{
+	/* Attributes only (offset -1): no page or inode lock is taken, so this is safe while
+	 * the kernel waits for our reply to the very request. */
+	int r = fuse_lowlevel_notify_inval_inode(ovl->se, n, -1, 0);
+	if (r < 0)
+		log_debug("the kernel refused to forget the attributes of inode %llu: %s",
+			  (unsigned long long)n, strerror(-r));
 }
 
 static int set_owner(struct ovl *ovl, struct ovl_inode *ino, const struct loc *loc, int hfd,
@@ -172,6 +215,9 @@ void op_setattr(fuse_req_t req, fuse_ino_t n, struct stat *attr, int to_set,
 			       FUSE_SET_ATTR_MTIME_NOW)) &&
 		    (r = set_times(&a.loc, hfd, attr, to_set)) < 0)
 			what = "utimensat";
+		if (!what && ovl->killpriv_v2 && devio_request_kills_suidgid() &&
+		    !S_ISDIR(ino->type) && (r = ops_kill_suidgid(ovl, ino, hfd)) < 0)
+			what = "chmod";
 		/* ENOENT is not logged: the kernel writes back the times of a file it still
 		 * caches after its last name went (writeback cache, no handle left). */
 		if (what && r != -EPERM && r != -EACCES && r != -EFBIG && r != -EINVAL &&

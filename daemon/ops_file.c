@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "copyup.h"
+#include "devio.h"
 #include "ops.h"
 
 struct ovl_file {
@@ -149,6 +150,9 @@ void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 	struct ovl *ovl = req_ovl(req);
 	struct ovl_inode *ino = node(ovl, n);
 	int fd = -1, r = 0;
+	/* A truncating open by a caller without CAP_FSETID (devio.c) of a setuid/setgid file. */
+	bool kill = (fi->flags & O_TRUNC) && ovl->killpriv_v2 && devio_request_kills_suidgid() &&
+		    ops_has_suidgid(ovl, ino, -1);
 	if (wants_write(fi->flags)) {
 		if (ovl->read_only) {
 			fuse_reply_err(req, EROFS);
@@ -161,6 +165,12 @@ void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 	bool unreadable;
 	if (r == 0)
 		r = open_data(ovl, ino, fi->flags, &fd, &layer, &gen, &unreadable);
+	if (r == 0 && kill) {
+		if ((r = ops_kill_suidgid(ovl, ino, layer == UPPER ? fd : -1)) < 0)
+			close(fd);
+		else
+			ops_kill_suidgid_notify(ovl, n);
+	}
 	if (r == 0 && (r = attach_file(ovl, fi, fd, layer, gen, fi->flags, unreadable)) < 0)
 		close(fd);
 	if (r < 0)
@@ -271,7 +281,17 @@ void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t of
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = ops_file_fd(fi);
 	out.buf[0].pos = off;
+	/* A write by a caller without CAP_FSETID (devio.c) to a file with setuid/setgid bits. */
+	bool kill = ovl->killpriv_v2 && devio_request_kills_suidgid() &&
+		    ops_has_suidgid(ovl, node(ovl, n), out.buf[0].fd);
 	ssize_t w = fuse_buf_copy(&out, in, 0);
+	if (w > 0 && kill) {
+		int r = ops_kill_suidgid(ovl, node(ovl, n), out.buf[0].fd);
+		if (r < 0)
+			w = r;
+		else
+			ops_kill_suidgid_notify(ovl, n);
+	}
 	if (w < 0) {
 		int e = (int)-w;
 		/* A full disk or quota is the application's to report; anything else (EIO of the

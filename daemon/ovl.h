@@ -8,6 +8,8 @@
 
 #include "inode.h"
 
+struct fuse_session;
+
 /* Layer index 0 is the upper layer (its fd is -1 on a read-only mount); lower layers follow,
  * topmost first, so "smaller index wins" everywhere. */
 #define UPPER 0
@@ -49,6 +51,10 @@ struct ovl {
 	bool upper_dot_whiteouts;
 	/* metacopy=on: chmod/chown/utimens/setxattr of a lower file copy metadata only */
 	bool metacopy;
+	/* the kernel leaves clearing setuid/setgid on write, truncate and chown to us and tells
+	 * us when (FUSE_HANDLE_KILLPRIV_V2, devio.c) */
+	bool killpriv_v2;
+	struct fuse_session *se; /* for notifications to the kernel */
 	/* WORKDIR/antares-index: one hard link per copied-up lower inode that had several
 	 * names, so its other names join the same upper inode (like kernel index=on) */
 	int index_fd;

@@ -4,7 +4,7 @@
 # optional test tools (installed when the distribution has them; their tests skip otherwise).
 set -eu
 build_pkgs="meson ninja-build pkg-config gcc libfuse3-dev libmount-dev libcap-dev libseccomp-dev libsqlite3-dev"
-test_pkgs="fuse3 sqlite3 attr acl strace git make uidmap util-linux fuse-overlayfs python3 man-db"
+test_pkgs="fuse3 sqlite3 attr acl libcap2-bin strace git make uidmap util-linux fuse-overlayfs python3 man-db"
 # The policy fuzz run needs clang and its libFuzzer runtime (a separate package from Debian 12
 # on); mandoc lints the man pages; valgrind runs the daemon under memcheck, and gdb shows the
 # daemon's threads when the stress test's watchdog fires.

@@ -1,0 +1,116 @@
+/* Our own reads and writes of /dev/fuse (libfuse's custom I/O hook), for one thing libfuse
+ * 3.14 can neither negotiate nor pass on: FUSE_HANDLE_KILLPRIV_V2.
+ *
+ * Without it the kernel asks us for security.capability before every write to a file (a
+ * GETXATTR round trip per write: two of the five requests of an SQLite commit). With it the
+ * kernel remembers that a file has nothing to kill, and instead tells us, in a flag of the
+ * request, when a write, truncation or change of owner by a caller without CAP_FSETID must
+ * clear the setuid and setgid bits; the capability attribute of an upper file the host kernel
+ * clears itself when we write, truncate or chown it. libfuse drops those flags, so they are
+ * read here from the raw request and kept for the thread that processes it: libfuse reads a
+ * request and processes it on the same thread. */
+#include <errno.h>
+#include <linux/fuse.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "devio.h"
+
+static __thread bool request_kills_suidgid;
+/* The INIT request's id and whether the kernel offered KILLPRIV_V2; the reply is patched. */
+static uint64_t init_unique;
+static bool init_offers_killpriv_v2;
+
+bool devio_request_kills_suidgid(void)
+{
+	return request_kills_suidgid;
+}
+
+/* The 32-bit field at OFF of the request's argument, if the request is that long. */
+static bool arg_u32(const void *buf, size_t len, size_t off, uint32_t *v)
+{
+	if (len < sizeof(struct fuse_in_header) + off + sizeof(*v))
+		return false;
+	memcpy(v, (const char *)buf + sizeof(struct fuse_in_header) + off, sizeof(*v));
+	return true;
+}
+
+static void note_request(const void *buf, size_t len)
+{
+	struct fuse_in_header h;
+	uint32_t v = 0;
+	request_kills_suidgid = false;
+	if (len < sizeof(h))
+		return;
+	memcpy(&h, buf, sizeof(h));
+	switch (h.opcode) {
+	case FUSE_INIT:
+		if (arg_u32(buf, len, offsetof(struct fuse_init_in, flags), &v)) {
+			init_unique = h.unique;
+			init_offers_killpriv_v2 = v & FUSE_HANDLE_KILLPRIV_V2;
+		}
+		break;
+	case FUSE_WRITE:
+		request_kills_suidgid =
+			arg_u32(buf, len, offsetof(struct fuse_write_in, write_flags), &v) &&
+			(v & FUSE_WRITE_KILL_SUIDGID);
+		break;
+	case FUSE_SETATTR:
+		request_kills_suidgid = arg_u32(buf, len, offsetof(struct fuse_setattr_in, valid), &v) &&
+					(v & FATTR_KILL_SUIDGID);
+		break;
+	case FUSE_OPEN:
+		request_kills_suidgid =
+			arg_u32(buf, len, offsetof(struct fuse_open_in, open_flags), &v) &&
+			(v & FUSE_OPEN_KILL_SUIDGID);
+		break;
+	}
+}
+
+static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
+{
+	(void)userdata;
+	ssize_t n = read(fd, buf, len);
+	if (n > 0)
+		note_request(buf, (size_t)n);
+	return n;
+}
+
+static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct ovl *ovl = userdata;
+	if (init_unique && count >= 2 && iov[0].iov_len >= sizeof(struct fuse_out_header) &&
+	    iov[1].iov_len >= offsetof(struct fuse_init_out, flags) + sizeof(uint32_t)) {
+		struct fuse_out_header *o = iov[0].iov_base;
+		if (o->unique == init_unique) {
+			init_unique = 0;
+			if (o->error == 0 && init_offers_killpriv_v2) {
+				struct fuse_init_out *out = iov[1].iov_base;
+				out->flags |= FUSE_HANDLE_KILLPRIV_V2;
+				ovl->killpriv_v2 = true;
+			}
+		}
+	}
+	return writev(fd, iov, count);
+}
+
+/* Replies with file data (reads) are spliced from the backing file, as without the hook. */
+static ssize_t dev_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
+			       unsigned int flags, void *userdata)
+{
+	(void)userdata;
+	return splice(fdin, offin, fdout, offout, len, flags);
+}
+
+int devio_attach(struct fuse_session *se)
+{
+	static const struct fuse_custom_io io = {
+		.read = dev_read,
+		.writev = dev_writev,
+		.splice_send = dev_splice_send,
+	};
+	int r = fuse_session_custom_io(se, &io, fuse_session_fd(se));
+	return r < 0 ? r : 0;
+}
