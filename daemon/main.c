@@ -15,7 +15,6 @@
 #include "devio.h"
 #include "layer.h"
 #include "lookup.h"
-#include "loop.h"
 #include "ops.h"
 #include "options.h"
 
@@ -308,10 +307,19 @@ int main(int argc, char **argv)
 		fuse_daemonize(0);
 		log_use_syslog();
 	}
-	/* Up to 64 requests worked on at once: a build's parallel jobs, each waiting on a disk. */
-	r = loop_run(se, &ovl, 64);
-	/* Unmounted, or asked to stop by SIGTERM/SIGINT/SIGHUP: both are a clean end. */
-	status = r == 0 ? 0 : 2;
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		goto unmount;
+	fuse_loop_cfg_set_clone_fd(cfg, 1);
+	/* Keep workers alive between bursts: a thread per request (open /dev/fuse, clone the
+	 * session fd, pipes for splice) cost more than the request itself. */
+	fuse_loop_cfg_set_max_threads(cfg, 64);
+	fuse_loop_cfg_set_idle_threads(cfg, 64);
+	r = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	/* Unmounted, or asked to stop by SIGTERM/SIGINT/SIGHUP: both are a clean end (libfuse's
+	 * handlers make the loop return the signal's number, and reset the exited flag). */
+	status = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP || fuse_session_exited(se) ? 0 : 2;
 unmount:
 	fuse_session_unmount(se);
 signals:

@@ -1,10 +1,6 @@
 /* The operation table and the FUSE session settings negotiated at mount time. */
 #include "ops.h"
 
-#include <fcntl.h>
-#include <linux/fuse.h>
-#include <string.h>
-
 #include "../common/log.h"
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
@@ -45,61 +41,6 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * host, so the kernel's local lock tables are exact. */
 	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 	log_debug("fuse capabilities: kernel 0x%x, wanted 0x%x", conn->capable, conn->want);
-}
-
-/* Nothing to copy up before a change: the object's data and metadata are on the upper. */
-static bool all_on_upper(struct ovl *ovl, uint64_t nodeid)
-{
-	struct ovl_inode *ino = node(ovl, nodeid);
-	return inode_layer(ino) == UPPER && !__atomic_load_n(&ino->metacopy, __ATOMIC_RELAXED);
-}
-
-bool ops_request_is_quick(struct ovl *ovl, uint32_t opcode, uint64_t nodeid, const void *arg,
-			  size_t len)
-{
-	/* Reads and writes this small stay in the page cache, or cost one short disk read. */
-	const uint32_t small_io = 128 * 1024;
-	switch (opcode) {
-	case FUSE_FORGET:
-	case FUSE_BATCH_FORGET:
-	case FUSE_INTERRUPT:
-	case FUSE_LOOKUP:
-	case FUSE_GETATTR:
-	case FUSE_READLINK:
-	case FUSE_ACCESS:
-	case FUSE_GETXATTR:
-	case FUSE_LISTXATTR:
-	case FUSE_STATFS:
-	case FUSE_FLUSH:
-	case FUSE_RELEASE:
-		return true;
-	case FUSE_OPEN: { /* a read-only open copies nothing up */
-		struct fuse_open_in in;
-		if (len < sizeof(in))
-			return false;
-		memcpy(&in, arg, sizeof(in));
-		return ((in.flags & O_ACCMODE) == O_RDONLY && !(in.flags & O_TRUNC)) ||
-		       all_on_upper(ovl, nodeid);
-	}
-	case FUSE_READ: {
-		struct fuse_read_in in;
-		if (len < sizeof(in))
-			return false;
-		memcpy(&in, arg, sizeof(in));
-		return in.size <= small_io;
-	}
-	case FUSE_WRITE: {
-		struct fuse_write_in in;
-		if (len < sizeof(in))
-			return false;
-		memcpy(&in, arg, sizeof(in));
-		return in.size <= small_io;
-	}
-	case FUSE_SETATTR:
-		return all_on_upper(ovl, nodeid);
-	default: /* creates, removals, renames, listings, fsync: disk work or copy-ups */
-		return false;
-	}
 }
 
 const struct fuse_lowlevel_ops ovl_ops = {

@@ -57,14 +57,6 @@ void op_unlink(fuse_req_t, fuse_ino_t, const char *);
 void op_rmdir(fuse_req_t, fuse_ino_t, const char *);
 void op_rename(fuse_req_t, fuse_ino_t, const char *, fuse_ino_t, const char *, unsigned);
 
-/* ops.c */
-/* Whether a request is answered quickly enough (from memory, or one short call on a file of
- * the upper layer) that the thread which read it should answer it before reading the next,
- * rather than hand the reading to another thread first . ARG: the request's argument,
- * LEN bytes. */
-bool ops_request_is_quick(struct ovl *ovl, uint32_t opcode, uint64_t nodeid, const void *arg,
-			  size_t len);
-
 /* ops_attr.c */
 /* What the VFS does to a file written or truncated by a caller without CAP_FSETID, or given
  * a new owner, and the kernel leaves to us under FUSE_HANDLE_KILLPRIV_V2 (devio.c): clear
