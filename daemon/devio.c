@@ -37,6 +37,17 @@ static bool arg_u32(const void *buf, size_t len, size_t off, uint32_t *v)
 	return true;
 }
 
+/* Where each request that can carry it keeps the kernel's "clear setuid and setgid" flag. */
+static const struct {
+	uint32_t opcode;
+	size_t offset; /* of the 32-bit field in the request's argument */
+	uint32_t flag;
+} kill_flags[] = {
+	{ FUSE_WRITE, offsetof(struct fuse_write_in, write_flags), FUSE_WRITE_KILL_SUIDGID },
+	{ FUSE_SETATTR, offsetof(struct fuse_setattr_in, valid), FATTR_KILL_SUIDGID },
+	{ FUSE_OPEN, offsetof(struct fuse_open_in, open_flags), FUSE_OPEN_KILL_SUIDGID },
+};
+
 static void note_request(const void *buf, size_t len)
 {
 	struct fuse_in_header h;
@@ -45,28 +56,17 @@ static void note_request(const void *buf, size_t len)
 	if (len < sizeof(h))
 		return;
 	memcpy(&h, buf, sizeof(h));
-	switch (h.opcode) {
-	case FUSE_INIT:
-		if (arg_u32(buf, len, offsetof(struct fuse_init_in, flags), &v)) {
-			init_unique = h.unique;
-			init_offers_killpriv_v2 = v & FUSE_HANDLE_KILLPRIV_V2;
-		}
-		break;
-	case FUSE_WRITE:
-		request_kills_suidgid =
-			arg_u32(buf, len, offsetof(struct fuse_write_in, write_flags), &v) &&
-			(v & FUSE_WRITE_KILL_SUIDGID);
-		break;
-	case FUSE_SETATTR:
-		request_kills_suidgid = arg_u32(buf, len, offsetof(struct fuse_setattr_in, valid), &v) &&
-					(v & FATTR_KILL_SUIDGID);
-		break;
-	case FUSE_OPEN:
-		request_kills_suidgid =
-			arg_u32(buf, len, offsetof(struct fuse_open_in, open_flags), &v) &&
-			(v & FUSE_OPEN_KILL_SUIDGID);
-		break;
+	if (h.opcode == FUSE_INIT && arg_u32(buf, len, offsetof(struct fuse_init_in, flags), &v)) {
+		init_unique = h.unique;
+		init_offers_killpriv_v2 = v & FUSE_HANDLE_KILLPRIV_V2;
+		return;
 	}
+	for (size_t i = 0; i < sizeof(kill_flags) / sizeof(kill_flags[0]); i++)
+		if (h.opcode == kill_flags[i].opcode) {
+			request_kills_suidgid = arg_u32(buf, len, kill_flags[i].offset, &v) &&
+						(v & kill_flags[i].flag);
+			return;
+		}
 }
 
 static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)

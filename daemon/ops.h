@@ -60,14 +60,13 @@ void op_rename(fuse_req_t, fuse_ino_t, const char *, fuse_ino_t, const char *, u
 /* ops_attr.c */
 /* What the VFS does to a file written or truncated by a caller without CAP_FSETID, or given
  * a new owner, and the kernel leaves to us under FUSE_HANDLE_KILLPRIV_V2 (devio.c): clear
- * setuid, and setgid if the group may execute. HFD: an fd on the upper copy, or -1.
- * Our own write or truncation may already have cleared them (the host kernel does when the
- * daemon lacks CAP_FSETID over the file), so ask ops_has_suidgid before it. */
-int ops_kill_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd);
+ * setuid, and setgid if the group may execute. HFD: an fd on the upper copy, or -1. NOTIFY:
+ * the node whose cached mode the kernel must forget after a change (outside a setattr, whose
+ * reply carries the new mode), or 0. Our own write or truncation may already have cleared the
+ * bits on the upper copy (the host kernel does when the daemon lacks CAP_FSETID over it), so
+ * a write or open asks ops_has_suidgid before it, and kills afterwards only if it said yes. */
+int ops_kill_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd, fuse_ino_t notify);
 bool ops_has_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd);
-/* After a kill outside a setattr (whose reply carries the new mode): make the kernel forget
- * the mode it caches. */
-void ops_kill_suidgid_notify(struct ovl *ovl, fuse_ino_t n);
 void op_getattr(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
 void op_setattr(fuse_req_t, fuse_ino_t, struct stat *, int, struct fuse_file_info *);
 void op_readlink(fuse_req_t, fuse_ino_t);

@@ -95,28 +95,27 @@ bool ops_has_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd)
 	return killed_mode(st.st_mode) != st.st_mode;
 }
 
-int ops_kill_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd)
+int ops_kill_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd, fuse_ino_t notify)
 {
-	struct access a;
 	struct stat st;
-	int r = access_get(ovl, ino, UPPER, &a);
-	if (r == 0 && (r = ovl_getattr(ovl, ino, &st)) == 0) {
-		mode_t m = st.st_mode & 07777;
-		if (killed_mode(m) != m)
-			r = set_mode(ovl, ino, &a.loc, hfd, killed_mode(m));
-	}
-	access_done(ovl, &a);
-	return r;
-}
-
-void ops_kill_suidgid_notify(struct ovl *ovl, fuse_ino_t n)
-{
-	/* Attributes only (offset -1): no page or inode lock is taken, so this is safe while
-	 * the kernel waits for our reply to the very request. */
-	int r = fuse_lowlevel_notify_inval_inode(ovl->se, n, -1, 0);
+	int r = ovl_getattr(ovl, ino, &st);
 	if (r < 0)
+		return r;
+	mode_t m = st.st_mode & 07777;
+	if (killed_mode(m) != m) {
+		struct access a;
+		if ((r = access_get(ovl, ino, UPPER, &a)) == 0)
+			r = set_mode(ovl, ino, &a.loc, hfd, killed_mode(m));
+		access_done(ovl, &a);
+	}
+	/* Also when the host kernel had cleared the bits already: the kernel's copy of the mode
+	 * still has them. Attributes only (offset -1): no page or inode lock is taken, so this is
+	 * safe while the kernel waits for our reply to the very request. */
+	int n = r == 0 && notify ? fuse_lowlevel_notify_inval_inode(ovl->se, notify, -1, 0) : 0;
+	if (n < 0)
 		log_debug("the kernel refused to forget the attributes of inode %llu: %s",
-			  (unsigned long long)n, strerror(-r));
+			  (unsigned long long)notify, strerror(-n));
+	return r;
 }
 
 static int set_owner(struct ovl *ovl, struct ovl_inode *ino, const struct loc *loc, int hfd,
@@ -216,7 +215,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t n, struct stat *attr, int to_set,
 		    (r = set_times(&a.loc, hfd, attr, to_set)) < 0)
 			what = "utimensat";
 		if (!what && ovl->killpriv_v2 && devio_request_kills_suidgid() &&
-		    !S_ISDIR(ino->type) && (r = ops_kill_suidgid(ovl, ino, hfd)) < 0)
+		    !S_ISDIR(ino->type) && (r = ops_kill_suidgid(ovl, ino, hfd, 0)) < 0)
 			what = "chmod";
 		/* ENOENT is not logged: the kernel writes back the times of a file it still
 		 * caches after its last name went (writeback cache, no handle left). */

@@ -165,12 +165,8 @@ void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 	bool unreadable;
 	if (r == 0)
 		r = open_data(ovl, ino, fi->flags, &fd, &layer, &gen, &unreadable);
-	if (r == 0 && kill) {
-		if ((r = ops_kill_suidgid(ovl, ino, layer == UPPER ? fd : -1)) < 0)
-			close(fd);
-		else
-			ops_kill_suidgid_notify(ovl, n);
-	}
+	if (r == 0 && kill && (r = ops_kill_suidgid(ovl, ino, layer == UPPER ? fd : -1, n)) < 0)
+		close(fd);
 	if (r == 0 && (r = attach_file(ovl, fi, fd, layer, gen, fi->flags, unreadable)) < 0)
 		close(fd);
 	if (r < 0)
@@ -286,11 +282,9 @@ void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t of
 		    ops_has_suidgid(ovl, node(ovl, n), out.buf[0].fd);
 	ssize_t w = fuse_buf_copy(&out, in, 0);
 	if (w > 0 && kill) {
-		int r = ops_kill_suidgid(ovl, node(ovl, n), out.buf[0].fd);
+		int r = ops_kill_suidgid(ovl, node(ovl, n), out.buf[0].fd, n);
 		if (r < 0)
 			w = r;
-		else
-			ops_kill_suidgid_notify(ovl, n);
 	}
 	if (w < 0) {
 		int e = (int)-w;
