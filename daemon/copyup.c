@@ -22,6 +22,7 @@
 #include "dirlist.h"
 #include "lookup.h"
 #include "meta.h"
+#include "pending.h"
 
 /* vfs_cap_data v3 is 24 bytes; leave room. */
 #define XATTR_SIZE_MAX_CAPS 64
@@ -151,9 +152,10 @@ static int copy_attrs(struct ovl *ovl, struct ovl_inode *ino, const struct stat 
 	return 0;
 }
 
-/* Build the copy of the lower object SRC (stat ST) as WORK/TMP. */
+/* Build the copy of the lower object SRC (stat ST) as WORK/TMP. *DEFERRED: a big regular
+ * file (MAY_DEFER) was not fsynced: its record must be written before it is published. */
 static int build_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const struct loc *src,
-		      const struct stat *st, const char *tmp)
+		      const struct stat *st, const char *tmp, bool may_defer, bool *deferred)
 {
 	int work = ovl->work_fd;
 	const char *sys = "mknodat";
@@ -169,10 +171,12 @@ static int build_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const struc
 			openat(work, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 		if (out < 0)
 			return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "openat(workdir)", errno);
-		r = copy_data(in, out, st->st_size, ovl->fsync, &sys);
+		*deferred = may_defer && pending_wanted(ovl, st->st_size);
+		bool sync_now = ovl->fsync && !*deferred;
+		r = copy_data(in, out, st->st_size, sync_now, &sys);
 		if (r < 0)
 			return ovl_fail(ovl, "copy-up", ino, NULL, l, sys, -r);
-		if (ovl->fsync && fsync(out) < 0)
+		if (sync_now && fsync(out) < 0)
 			return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "fsync", errno);
 		return 0;
 	}
@@ -352,6 +356,23 @@ static int build_metacopy(struct ovl *ovl, struct ovl_inode *ino, int l, const s
 
 static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino);
 
+/* Record WORK/TMP, an unsynced copy about to become UPFD/NAME, so that its fsync can wait
+ * (pending.c). Where no record can be written, fsync it now instead. */
+static int prepare_unsynced(struct ovl *ovl, struct ovl_inode *ino, struct pending_ticket *t,
+			    const char *tmp, int upfd, const char *name, bool has_old)
+{
+	char rel[PATH_MAX];
+	int r = layer_relpath(ovl, UPPER, upfd, name, rel, sizeof(rel));
+	if (r == 0 && (r = pending_prepare(ovl, t, tmp, rel, upfd, name, has_old)) == 0)
+		return 0;
+	log_msg_ratelimited(LOG_LEVEL_INFO, "copy-up: no record for a background fsync (%s): "
+			    "syncing the copy now", strerror(-r));
+	_cleanup_close_ int fd = openat(ovl->work_fd, tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "fsync", errno);
+	return 0;
+}
+
 enum copyup_kind {
 	COPYUP_DATA,  /* a complete copy */
 	COPYUP_META,  /* metadata only where metacopy=on allows it */
@@ -411,8 +432,9 @@ static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino, enum copyup_kin
 	}
 	if (r < 0)
 		goto out;
-	bool is_metacopy = r == 1 && kind == COPYUP_META, link_origin;
-	if (r == 0 && (r = build_copy(ovl, ino, l, &src, &st, tmp)) < 0)
+	bool is_metacopy = r == 1 && kind == COPYUP_META, link_origin, deferred = false;
+	struct pending_ticket ticket = { 0 };
+	if (r == 0 && (r = build_copy(ovl, ino, l, &src, &st, tmp, !indexed, &deferred)) < 0)
 		goto cleanup;
 	if ((r = finish_copy(ovl, ino, l, &src, &st, tmp, is_metacopy, &link_origin)) < 0)
 		goto cleanup;
@@ -428,11 +450,15 @@ static int copyup_locked(struct ovl *ovl, struct ovl_inode *ino, enum copyup_kin
 		struct timespec ts[2] = { st.st_atim, st.st_mtim };
 		utimensat(ovl->work_fd, tmp, ts, AT_SYMLINK_NOFOLLOW);
 	}
+	if (deferred && (r = prepare_unsynced(ovl, ino, &ticket, tmp, upfd, name, false)) < 0)
+		goto cleanup;
 	parent_times_save(&pt, upfd);
 	if (renameat2(ovl->work_fd, tmp, upfd, name, RENAME_NOREPLACE) < 0) {
 		r = ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "renameat2", errno);
+		pending_abort(ovl, &ticket);
 		goto cleanup;
 	}
+	pending_publish(ovl, &ticket);
 	parent_times_restore(&pt);
 	if (link_origin && fstatat(upfd, name, &ust, AT_SYMLINK_NOFOLLOW) == 0)
 		meta_save_link_origin(ovl, (unsigned long long)ust.st_ino, l,
@@ -486,9 +512,11 @@ static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
 		goto done;
 	}
 	tmp_name(tmp, sizeof(tmp));
+	bool deferred = pending_wanted(ovl, ust.st_size), sync_now = ovl->fsync && !deferred;
+	struct pending_ticket ticket = { 0 };
 	out = openat(ovl->work_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	if (out < 0 || (r = copy_data(in, out, ust.st_size, ovl->fsync, &sys)) < 0 ||
-	    (ovl->fsync && fsync(out) < 0)) {
+	if (out < 0 || (r = copy_data(in, out, ust.st_size, sync_now, &sys)) < 0 ||
+	    (sync_now && fsync(out) < 0)) {
 		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, out < 0 ? UPPER : dl,
 			     out < 0 ? "openat(workdir)" : sys, r < 0 ? -r : errno);
 		goto cleanup;
@@ -510,12 +538,17 @@ static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
 	ssize_t cn = loc_getxattr(&a.loc, "security.capability", caps, sizeof(caps));
 	if (cn > 0)
 		loc_setxattr(&dst, "security.capability", caps, (size_t)cn, 0);
+	/* The record keeps the metadata-only copy: after a crash it comes back, not the lower. */
+	if (deferred && (r = prepare_unsynced(ovl, ino, &ticket, tmp, a.loc.fd, a.loc.name, true)) < 0)
+		goto cleanup;
 	struct parent_times pt;
 	parent_times_save(&pt, a.loc.fd);
 	if (renameat2(ovl->work_fd, tmp, a.loc.fd, a.loc.name, 0) < 0) {
 		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, UPPER, "renameat2", errno);
+		pending_abort(ovl, &ticket);
 		goto cleanup;
 	}
+	pending_publish(ovl, &ticket);
 	parent_times_restore(&pt);
 	struct stat nst;
 	if (loc_stat(&a.loc, &nst) == 0)

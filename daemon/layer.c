@@ -17,6 +17,7 @@
 
 #include "../common/macros.h"
 #include "copyup.h"
+#include "pending.h"
 #include "meta.h"
 
 static int open_dir(const char *what, const char *path, struct layer *layer, char *err,
@@ -246,7 +247,12 @@ int layers_prepare_work(struct ovl *ovl, const struct ovl_options *o, char *err,
 			 o->workdir);
 		return -EBUSY;
 	}
-	int r = copyup_clean_workdir(wfd);
+	/* Records of copies still unsynced when the last daemon stopped: resolve them before
+	 * the work directory's leftovers go. */
+	int r = pending_init(ovl, wfd, err, errlen);
+	if (r < 0)
+		return r;
+	r = copyup_clean_workdir(wfd);
 	if (r < 0) {
 		snprintf(err, errlen, "workdir %s: cannot clean leftovers in work/: %s", o->workdir,
 			 strerror(-r));

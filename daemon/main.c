@@ -17,6 +17,7 @@
 #include "lookup.h"
 #include "ops.h"
 #include "options.h"
+#include "pending.h"
 
 #ifndef ANTARES_VERSION
 #define ANTARES_VERSION "0"
@@ -44,7 +45,9 @@ static const char usage[] =
 	"  upperdir=DIR           writable layer; without it the mount is read-only\n"
 	"  workdir=DIR            empty directory on the upper's filesystem (with upperdir)\n"
 	"  timeout=SECONDS        kernel entry/attribute cache time (default 86400)\n"
-	"  fsync=0|1              fsync copied-up data before it appears (default 1)\n"
+	"  fsync=0|1              copied-up data reaches the disk before the copy can survive\n"
+	"                         a crash (files under 1 MiB synced before they appear, bigger\n"
+	"                         ones in the background, undone at mount if torn; default 1)\n"
 	"  volatile               same as fsync=0\n"
 	"  userxattr              write user.overlay.* xattrs even when trusted.* would work\n"
 	"  noxattrs               refuse extended attribute calls on the mount\n"
@@ -327,6 +330,8 @@ signals:
 destroy:
 	fuse_session_destroy(se);
 out:
+	/* Copies still waiting for their fsync get it now: a clean exit leaves none pending. */
+	pending_shutdown(&ovl);
 	/* Free what the session used, so that leak checkers (the ASan build, valgrind) see a
 	 * clean exit and report only real leaks. */
 	inode_table_destroy(&ovl);

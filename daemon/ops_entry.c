@@ -12,6 +12,7 @@
 #include "dirlist.h"
 #include "meta.h"
 #include "ops.h"
+#include "pending.h"
 
 void ops_make_entry(struct ovl *ovl, struct ovl_inode *ino, const struct stat *st,
 		    struct fuse_entry_param *e)
@@ -241,7 +242,12 @@ void op_link(fuse_req_t req, fuse_ino_t n, fuse_ino_t newparent, const char *new
 		return;
 	}
 	struct access a;
-	r = access_get(ovl, ino, UPPER, &a);
+	/* An unsynced copy-up's record finds it by one path only (pending.c). */
+	r = pending_settle(ovl, ino);
+	if (r == 0)
+		r = access_get(ovl, ino, UPPER, &a);
+	else
+		a.parent = NULL;
 	if (r == 0 && linkat(a.loc.fd, a.loc.name, upfd, newname, 0) < 0)
 		r = ovl_fail(ovl, "link", np, newname, UPPER, "linkat", errno);
 	access_done(ovl, &a);
@@ -433,6 +439,14 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 	    (r = copyup_for_rename(ovl, src)) < 0)
 		goto out;
 	if (exchange && (r = copyup_for_rename(ovl, dst)) < 0)
+		goto out;
+	/* An unsynced copy-up's record finds it by its path (pending.c): let it reach the disk
+	 * before that path changes, for every copy below a directory that moves. */
+	if (S_ISDIR(src->type) || (exchange && S_ISDIR(dst->type)))
+		r = pending_settle_all(ovl);
+	else if ((r = pending_settle(ovl, src)) == 0 && exchange)
+		r = pending_settle(ovl, dst);
+	if (r < 0)
 		goto out;
 	int upfd = inode_dir_fd(p, UPPER), nupfd = inode_dir_fd(np, UPPER);
 

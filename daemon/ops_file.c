@@ -11,6 +11,7 @@
 #include "copyup.h"
 #include "devio.h"
 #include "ops.h"
+#include "pending.h"
 
 struct ovl_file {
 	pthread_mutex_t lock;
@@ -327,9 +328,13 @@ void op_release(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 
 void op_fsync(fuse_req_t req, fuse_ino_t n, int datasync, struct fuse_file_info *fi)
 {
-	(void)n;
+	struct ovl *ovl = req_ovl(req);
 	int fd = ops_file_fd(fi);
 	int r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
+	/* A copy-up still recorded as unsynced would be undone after a crash: the data this
+	 * fsync promises must not go with it. */
+	if (r == 0)
+		r = -pending_settle(ovl, node(ovl, n));
 	fuse_reply_err(req, r);
 }
 

@@ -58,6 +58,9 @@ struct ovl {
 	/* WORKDIR/antares-index: one hard link per copied-up lower inode that had several
 	 * names, so its other names join the same upper inode (like kernel index=on) */
 	int index_fd;
+	/* big copy-ups waiting for their fsync in the background (pending.c); NULL when
+	 * read-only */
+	struct pending_set *pending;
 	double timeout;
 	struct inode_table table;
 	struct ovl_inode *root;
