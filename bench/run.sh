@@ -44,7 +44,8 @@ Usage: bench/run.sh [OPTIONS]
                    (e.g. the commit before an optimisation: both in the same run, same noise)
   --daemon-options OPTS
                    -o options added for antares-overlayd and antares-baseline (default
-                   "metacopy=on", what antares-sandbox mounts with; "" for the daemon's defaults)
+                   "metacopy=on,writeback=0", what antares-sandbox mounts with; "" for the
+                   daemon's defaults)
   --cache DIR      where the lower tree, inputs and scratch live (default /var/tmp/antares-bench);
                    the uppers are made there too, so it decides the filesystem measured
   --out PREFIX     write PREFIX.md and PREFIX.csv (default bench/results/latest)
@@ -79,9 +80,9 @@ RUNS=5 COMPILE_RUNS=3 QUICK=0 ONLY="" STACK_LIST="" INSTALL=1 OUT_PREFIX=""
 DAEMON="$REPO_DIR/build/daemon/antares-overlayd"
 CACHE=/var/tmp/antares-bench
 RUNS_SET=0 COMPILE_RUNS_SET=0 BASELINE=""
-# antares-sandbox mounts the overlay with metacopy=on (helper/overlay.c); the sandbox is how the
-# daemon is used, so that is what is measured unless told otherwise.
-DAEMON_OPTIONS=metacopy=on
+# antares-sandbox mounts the overlay with metacopy=on,writeback=0 (helper/overlay.c); the sandbox
+# is how the daemon is used, so that is what is measured unless told otherwise.
+DAEMON_OPTIONS=metacopy=on,writeback=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) RUNS=$2 RUNS_SET=1; shift 2 ;;

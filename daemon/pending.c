@@ -255,8 +255,9 @@ int pending_prepare(struct ovl *ovl, struct pending_ticket *t, const char *tmp, 
 	int fd = r < 0 ? -1 : openat(wfd, t->id, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (r == 0 && fd < 0)
 		r = -errno;
+	errno = 0;
 	if (r == 0 && (write(fd, rec, (size_t)len) != len || fsync(fd) < 0 || fsync(wfd) < 0))
-		r = errno ? -errno : -EIO;
+		r = errno ? -errno : -EIO; /* a short write sets none */
 	if (fd >= 0)
 		close(fd);
 	if (r == 0 && !(t->path = strdup(path)))

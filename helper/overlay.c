@@ -95,9 +95,14 @@ static _Noreturn void exec_daemon(const char *daemon, int fuse_fd,
 			      l->lower_fds[i]);
 	/* metacopy=on: the upper is the sandbox's private state, read by nothing but the daemon,
 	 * so chmod -R or touch over a checkout need not copy any data. squash_unmapped: files of
-	 * ids the namespace does not map (a checkout's group, say) must stay writable. */
+	 * ids the namespace does not map (a checkout's group, say) must stay writable.
+	 * writeback=0: a build opens and closes every header once per compiler run, and with the
+	 * writeback cache each close() costs a FLUSH and the next stat() a GETATTR; without it a
+	 * kernel subset compiles 14 % faster and untar + rm is 14 % faster, while a 1 GiB write
+	 * is 16 % slower (doc/performance.md). */
 	snprintf(opts + n, sizeof(opts) - (size_t)n,
-		 ",upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d,metacopy=on,squash_unmapped",
+		 ",upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d,metacopy=on,writeback=0,"
+		 "squash_unmapped",
 		 l->upper_fd, l->work_fd);
 	snprintf(fdarg, sizeof(fdarg), "%d", fuse_fd);
 

@@ -95,7 +95,7 @@ machine_info() {
 	echo "- Lower, uppers and scratch: \`$CACHE\` on $fs"
 	echo "- antares-overlayd: \`$DAEMON_PATH\`$DAEMON_DESC"
 	[ -n "$BASELINE_PATH" ] && echo "- antares-baseline: \`$BASELINE_PATH\`$BASELINE_DESC"
-	echo "- antares options: \`-o ${DAEMON_OPTIONS:-(defaults)}\` added to lowerdir, upperdir and workdir (antares-sandbox mounts with metacopy=on); the other stacks use their defaults"
+	echo "- antares options: \`-o ${DAEMON_OPTIONS:-(defaults)}\` added to lowerdir, upperdir and workdir (antares-sandbox mounts with metacopy=on,writeback=0); the other stacks use their defaults"
 	command -v fuse-overlayfs >/dev/null &&
 		echo "- fuse-overlayfs: $(fuse-overlayfs --version 2>/dev/null | sed -n 's/^fuse-overlayfs: //p'), libfuse $(fusermount3 --version 2>&1 | awk '{ print $NF }')"
 	echo "- Command: \`$COMMAND_LINE\`"
