@@ -7,6 +7,8 @@
 #     it, a rename of a directory above it and a clean unmount each settle it first;
 #   - small files are fsynced before they appear and leave no record;
 #   - the daemon killed with a record on disk: the next mount (same boot) keeps the copy;
+#   - the data copy-up of a metadata-only copy, undone after a "reboot": the metadata-only
+#     copy (and its chmod) comes back;
 #   - records of another boot: the copy goes when the upper path still names it (the lower
 #     file shows again), or the metadata-only copy it replaced comes back; a path that names
 #     another file since is left alone.
@@ -16,7 +18,7 @@ export ANTARES_OVERLAYD_TEST_HOLD_SYNC=1
 W=$T/work/work
 MIB=$((1 << 20))
 mkdir "$T/lower1/dir"
-for f in a b c d e g h i dir/f; do head -c $((4 * MIB)) /dev/urandom >"$T/lower1/$f.bin"; done
+for f in a b c d e g h i k dir/f; do head -c $((4 * MIB)) /dev/urandom >"$T/lower1/$f.bin"; done
 head -c 1000 /dev/urandom >"$T/lower1/small.bin"
 layer_fingerprint "$T/lower1" >"$T/lower.before"
 
@@ -70,6 +72,29 @@ umount "$T/mnt" 2>/dev/null || umount -l "$T/mnt" 2>/dev/null || fusermount3 -u 
 ovl_mount "$T/mnt" "$OVL_OPTS"
 [ -z "$(ls -A "$W")" ] || fail "the mount after a killed daemon left in WORKDIR/work: $(ls -A "$W" | tr '\n' ' ')"
 check_content "$T/mnt/e.bin" e.bin
+ovl_umount "$T/mnt"
+
+# A metadata-only copy getting its data: the record keeps it. Then the system "stops" (the
+# record is made to look like another boot's): the metadata-only copy comes back, chmod kept.
+ovl_mount "$T/mnt" "$OVL_OPTS,metacopy=on"
+chmod 0600 "$T/mnt/k.bin"
+[ "$(records)" = 0 ] || fail "a metadata-only copy-up left a record"
+append_pending k.bin
+ls -A "$W" | grep -q '^#pending-[0-9-]*\.old$' ||
+	fail "the data copy-up of a metadata-only copy keeps no .old link to it: $(ls -A "$W" | tr '\n' ' ')"
+kill -9 "$LAST_DAEMON_PID"
+wait "$LAST_DAEMON_PID" 2>/dev/null || true
+umount "$T/mnt" 2>/dev/null || umount -l "$T/mnt" 2>/dev/null || fusermount3 -u "$T/mnt" ||
+	fail "cannot unmount the dead mount"
+for r in "$W"/\#pending-*; do
+	case $r in *.copy|*.old) ;; *) sed -i 's/^boot .*/boot 00000000-0000-0000-0000-000000000000/' "$r" ;; esac
+done
+ovl_mount "$T/mnt" "$OVL_OPTS,metacopy=on"
+[ "$(sha256sum <"$T/mnt/k.bin")" = "$(sha256sum <"$T/lower1/k.bin")" ] ||
+	fail "k.bin: after the undone data copy-up it does not read as the lower file"
+[ "$(stat -c %a "$T/mnt/k.bin")" = 600 ] ||
+	fail "k.bin: the chmod of its metadata-only copy was lost with the undone data copy-up (mode $(stat -c %a "$T/mnt/k.bin"))"
+[ -z "$(ls -A "$W")" ] || fail "recovery left in WORKDIR/work: $(ls -A "$W" | tr '\n' ' ')"
 ovl_umount "$T/mnt"
 
 # Records of another boot, as a power loss leaves them: the upper copies are torn (empty).
