@@ -43,8 +43,8 @@
 
 enum entry_state { QUEUED, SYNCING, FAILED };
 
-struct entry {
-	struct entry *next;
+struct pending_entry {
+	struct pending_entry *next;
 	enum entry_state state;
 	char id[64];
 	char *path;
@@ -57,7 +57,7 @@ struct pending_set {
 	pthread_mutex_t lock;
 	pthread_cond_t work;    /* the thread: something was queued, or stop */
 	pthread_cond_t settled; /* waiters: an entry left the list or failed */
-	struct entry *head;
+	struct pending_entry *head;
 	unsigned long count; /* entries in the list; read without the lock as a fast check */
 	unsigned long next_id;
 	bool started, stop;
@@ -93,7 +93,7 @@ static void unlink_suffix(int work_fd, const char *id, const char *suffix)
 
 /* The copy is on disk: remove the record (durably: a record that came back after a crash
  * would remove a copy whose fsync the caller was promised), then its links. */
-static int sync_entry(struct pending_set *s, struct entry *e)
+static int sync_entry(struct pending_set *s, struct pending_entry *e)
 {
 	if (fsync(e->fd) < 0) {
 		int err = errno;
@@ -112,7 +112,7 @@ static int sync_entry(struct pending_set *s, struct entry *e)
 	return 0;
 }
 
-static void entry_free(struct entry *e)
+static void entry_free(struct pending_entry *e)
 {
 	close(e->fd);
 	free(e->path);
@@ -120,12 +120,12 @@ static void entry_free(struct entry *e)
 }
 
 /* Under the lock: the entry's sync ended with R. */
-static void finish_locked(struct pending_set *s, struct entry *e, int r)
+static void finish_locked(struct pending_set *s, struct pending_entry *e, int r)
 {
 	if (r < 0) {
 		e->state = FAILED; /* kept: the next settle tries again, the record stays */
 	} else {
-		for (struct entry **p = &s->head; *p; p = &(*p)->next)
+		for (struct pending_entry **p = &s->head; *p; p = &(*p)->next)
 			if (*p == e) {
 				*p = e->next;
 				break;
@@ -141,7 +141,7 @@ static void *sync_thread(void *arg)
 	struct pending_set *s = arg;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		struct entry *e = NULL;
+		struct pending_entry *e = NULL;
 		if (!s->hold)
 			for (e = s->head; e && e->state != QUEUED; e = e->next)
 				;
@@ -168,7 +168,7 @@ static int settle(struct pending_set *s, const dev_t *dev, const ino_t *ino)
 	int result = 0;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		struct entry *e = s->head, *busy = NULL;
+		struct pending_entry *e = s->head, *busy = NULL;
 		for (; e; e = e->next) {
 			if (dev && (e->dev != *dev || e->ino != *ino))
 				continue;
@@ -239,6 +239,8 @@ int pending_prepare(struct ovl *ovl, struct pending_ticket *t, const char *tmp, 
 	struct stat st;
 	t->active = false;
 	t->path = NULL;
+	t->fd = -1;
+	t->slot = NULL;
 	unsigned long n = __atomic_add_fetch(&s->next_id, 1, __ATOMIC_RELAXED);
 	snprintf(t->id, sizeof(t->id), "#pending-%d-%lu", (int)getpid(), n);
 	snprintf(copy, sizeof(copy), "%s.copy", t->id);
@@ -260,12 +262,18 @@ int pending_prepare(struct ovl *ovl, struct pending_ticket *t, const char *tmp, 
 		r = errno ? -errno : -EIO; /* a short write sets none */
 	if (fd >= 0)
 		close(fd);
-	if (r == 0 && !(t->path = strdup(path)))
+	if (r == 0 && (!(t->path = strdup(path)) || !(t->slot = calloc(1, sizeof(*t->slot)))))
 		r = -ENOMEM;
+	if (r == 0 && (t->fd = openat(wfd, copy, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		r = -errno;
 	if (r < 0) {
 		unlinkat(wfd, t->id, 0);
 		unlinkat(wfd, copy, 0);
 		unlinkat(wfd, old, 0);
+		free(t->path);
+		free(t->slot);
+		t->path = NULL;
+		t->slot = NULL;
 		return r;
 	}
 	t->dev = st.st_dev;
@@ -282,8 +290,11 @@ void pending_abort(struct ovl *ovl, struct pending_ticket *t)
 	unlinkat(wfd, t->id, 0);
 	unlink_suffix(wfd, t->id, ".copy");
 	unlink_suffix(wfd, t->id, ".old");
+	close(t->fd);
 	free(t->path);
+	free(t->slot);
 	t->path = NULL;
+	t->slot = NULL;
 	t->active = false;
 }
 
@@ -305,30 +316,17 @@ void pending_publish(struct ovl *ovl, struct pending_ticket *t)
 	if (!t->active)
 		return;
 	t->active = false;
-	char copy[96];
-	snprintf(copy, sizeof(copy), "%s.copy", t->id);
-	struct entry *e = calloc(1, sizeof(*e));
-	int fd = openat(s->work_fd, copy, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (!e || fd < 0) {
-		/* The record stays: the next mount syncs the copy (or, after a crash, drops it). */
-		log_msg_ratelimited(LOG_LEVEL_WARNING,
-				    "copy-up %s: cannot queue the copy's fsync: %s; it is synced "
-				    "at the next mount", t->path, strerror(fd < 0 ? errno : ENOMEM));
-		free(e);
-		if (fd >= 0)
-			close(fd);
-		free(t->path);
-		return;
-	}
+	struct pending_entry *e = t->slot;
 	snprintf(e->id, sizeof(e->id), "%s", t->id);
 	e->path = t->path;
 	e->dev = t->dev;
 	e->ino = t->ino;
-	e->fd = fd;
+	e->fd = t->fd;
 	e->state = QUEUED;
 	t->path = NULL;
+	t->slot = NULL;
 	pthread_mutex_lock(&s->lock);
-	struct entry **tail = &s->head; /* synced in the order they were made */
+	struct pending_entry **tail = &s->head; /* synced in the order they were made */
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = e;
@@ -353,7 +351,7 @@ void pending_shutdown(struct ovl *ovl)
 	if (s->started)
 		pthread_join(s->thread, NULL);
 	while (s->head) {
-		struct entry *e = s->head;
+		struct pending_entry *e = s->head;
 		s->head = e->next;
 		entry_free(e);
 	}

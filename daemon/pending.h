@@ -19,12 +19,15 @@ int pending_init(struct ovl *ovl, int work_fd, char *err, size_t errlen);
 bool pending_wanted(const struct ovl *ovl, off_t size);
 
 /* One copy on its way into the upper layer. */
+struct pending_entry;
 struct pending_ticket {
 	bool active; /* a record is on disk for it */
 	char id[64];
 	char *path; /* relative to the upper root */
 	dev_t dev;
 	ino_t ino;
+	int fd;             /* on the copy, for its fsync */
+	struct pending_entry *slot; /* its place in the queue, allocated up front: publishing cannot fail */
 };
 
 /* Write the record for WORK/TMP, about to be renamed to PATH (relative to the upper root),
