@@ -33,14 +33,18 @@ leftovers() {
 }
 
 # survivors "PID:START...": those of the listed processes still alive (not zombies).
+# Returns 0 whatever it finds: under set -e, a false test ending the loop (the last process
+# a zombie, say) would otherwise end the whole test without a word.
 survivors() {
 	local ps p st
 	for ps in $1; do
 		p=${ps%%:*}
 		st=$(awk '{print $3 ":" $22}' /proc/"$p"/stat 2>/dev/null) || continue
-		[ "${st#*:}" = "${ps#*:}" ] && [ "${st%%:*}" != Z ] &&
+		if [ "${st#*:}" = "${ps#*:}" ] && [ "${st%%:*}" != Z ]; then
 			echo "$p (state ${st%%:*}): $({ tr '\0' ' ' < /proc/"$p"/cmdline; } 2>/dev/null | cut -c1-80); "
+		fi
 	done
+	return 0
 }
 
 cd "$P"
