@@ -2,6 +2,7 @@
  * type, data (holes kept), xattrs, owner, mode and times, then renames it into place: a reader
  * sees the old copy or the complete new one, and a crash leaves only work-directory debris. */
 #include "copyup.h"
+#include "layer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,9 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
-#include <linux/openat2.h>
 #include <unistd.h>
 
 #include "../common/log.h"
@@ -472,17 +471,6 @@ out:
 	return r;
 }
 
-/* Open the lower file that still holds a metacopy inode's data. */
-int copyup_open_lower_data(struct ovl *ovl, int layer, const char *path, int flags)
-{
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
-	long fd = syscall(SYS_openat2, ovl->layers[layer].fd, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
-		fd = openat(ovl->layers[layer].fd, path, flags | O_CLOEXEC | O_NOFOLLOW);
-	return fd < 0 ? -errno : (int)fd;
-}
-
 /* Second half of a metadata-only copy-up: build a complete copy (data from the lower file,
  * everything else from the upper copy) and rename it over the upper copy. Until that rename
  * the upper copy still says where the data is, so a crash loses nothing. */
@@ -503,7 +491,7 @@ static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
 	tmp[0] = '\0';
 	if (r < 0)
 		goto done;
-	if ((in = copyup_open_lower_data(ovl, dl, path, O_RDONLY)) < 0) {
+	if ((in = layer_open_beneath(ovl, dl, path, O_RDONLY)) < 0) {
 		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, dl, "openat2", -in);
 		goto done;
 	}

@@ -22,9 +22,6 @@ int copyup_meta(struct ovl *ovl, struct ovl_inode *ino);
 int copyup_link_index(struct ovl *ovl, struct ovl_inode *parent, const char *name, int l,
 		      const struct stat *lower_st);
 
-/* Open the lower file at PATH (relative to layer LAYER) holding a metacopy file's data. */
-int copyup_open_lower_data(struct ovl *ovl, int layer, const char *path, int flags);
-
 /* Copy a directory and everything under it to the upper layer and make it opaque, so it can
  * move to another name without its lower contents staying behind. */
 int copyup_tree(struct ovl *ovl, struct ovl_inode *dir);

@@ -16,3 +16,8 @@ int layers_open(struct ovl *ovl, const struct ovl_options *o, char *err, size_t 
 int layers_prepare_work(struct ovl *ovl, const struct ovl_options *o, char *err, size_t errlen);
 
 void layers_close(struct ovl *ovl);
+
+/* Open PATH relative to the root of layer LAYER without following symbolic links or leaving
+ * the layer (a metacopy's recorded data path, an unsynced copy's recorded upper path).
+ * Returns the fd or -errno. */
+int layer_open_beneath(struct ovl *ovl, int layer, const char *path, int flags);

@@ -12,6 +12,7 @@
 #include "../common/log.h"
 #include "../common/macros.h"
 #include "copyup.h"
+#include "layer.h"
 
 const char *ovl_layer_name(const struct ovl *ovl, int l, char *buf, size_t len)
 {
@@ -153,7 +154,7 @@ void ovl_metacopy_blocks(struct ovl *ovl, struct ovl_inode *ino, struct stat *st
 	if (!path)
 		return;
 	/* Report the blocks of the data's real home, like kernel overlayfs with metacopy. */
-	int fd = copyup_open_lower_data(ovl, dl, path, O_PATH);
+	int fd = layer_open_beneath(ovl, dl, path, O_PATH);
 	struct stat lst;
 	if (fd >= 0 && fstat(fd, &lst) == 0)
 		st->st_blocks = lst.st_blocks;

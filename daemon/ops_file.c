@@ -10,6 +10,7 @@
 
 #include "copyup.h"
 #include "devio.h"
+#include "layer.h"
 #include "ops.h"
 #include "pending.h"
 
@@ -89,7 +90,7 @@ static int open_data(struct ovl *ovl, struct ovl_inode *ino, int flags, int *fd_
 	if (mc) {
 		if (!path)
 			return -ENOMEM;
-		int fd = copyup_open_lower_data(ovl, dl, path, oflags & ~O_APPEND);
+		int fd = layer_open_beneath(ovl, dl, path, oflags & ~O_APPEND);
 		free(path);
 		if (fd < 0)
 			return ovl_fail(ovl, "open", ino, NULL, dl, "openat2", -fd);

@@ -28,18 +28,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../common/log.h"
 #include "../common/macros.h"
+#include "layer.h"
 
 enum entry_state { QUEUED, SYNCING, FAILED };
 
@@ -409,12 +408,7 @@ static int open_upper_parent(struct ovl *ovl, char *path, const char **base)
 		dir = path;
 		*base = slash + 1;
 	}
-	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
-	long fd = syscall(SYS_openat2, ovl->layers[UPPER].fd, dir, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
-		fd = openat(ovl->layers[UPPER].fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return fd < 0 ? -errno : (int)fd;
+	return layer_open_beneath(ovl, UPPER, dir, O_RDONLY | O_DIRECTORY);
 }
 
 /* A copy recorded in another boot: if the upper path still names it, undo it. */
