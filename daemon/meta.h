@@ -19,9 +19,11 @@ struct loc {
 };
 
 int loc_stat(const struct loc *loc, struct stat *st);
-/* "/proc/self/fd/N[/NAME]": for the *xattr and chmod calls that have no *at form. */
+/* "/proc/self/fd/N[/NAME]": for chmod, which has no follow-free *at form before Linux 6.6,
+ * and for the xattr calls where the *xattrat calls are missing (before Linux 6.13). */
 void loc_proc_path(const struct loc *loc, char *buf, size_t len);
-/* Follow-free xattr access on a loc (returns like the syscalls: size or -1 with errno). */
+/* Follow-free xattr access on a loc (returns like the syscalls: size or -1 with errno):
+ * getxattrat and friends by fd and name, else through the /proc path. */
 ssize_t loc_getxattr(const struct loc *loc, const char *name, void *val, size_t size);
 int loc_setxattr(const struct loc *loc, const char *name, const void *val, size_t size, int flags);
 ssize_t loc_listxattr(const struct loc *loc, char *list, size_t size);

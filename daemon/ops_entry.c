@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "copyup.h"
@@ -141,9 +140,8 @@ mode_t ops_create_mode(struct ovl *ovl, fuse_req_t req, int upfd, mode_t mode)
 {
 	if (!ovl->acl)
 		return mode;
-	char p[PATH_MAX_PROC];
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", upfd);
-	if (getxattr(p, "system.posix_acl_default", NULL, 0) > 0)
+	struct loc dir = { upfd, "" };
+	if (loc_getxattr(&dir, "system.posix_acl_default", NULL, 0) > 0)
 		return mode; /* the upper filesystem applies the default ACL instead */
 	return mode & ~fuse_req_ctx(req)->umask;
 }
