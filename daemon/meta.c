@@ -37,11 +37,8 @@ void loc_proc_path(const struct loc *loc, char *buf, size_t len)
  * the other architectures, the /proc path is used. A directory is named "." under its own
  * fd: AT_EMPTY_PATH would need a file opened for I/O, and ours are O_PATH. */
 #if defined(__x86_64__) || defined(__aarch64__) || defined(__riscv)
-#define XATTRAT_SETXATTR 463
-#define XATTRAT_GETXATTR 464
-#define XATTRAT_LISTXATTR 465
-#define XATTRAT_REMOVEXATTR 466
-#endif
+#define HAVE_XATTRAT 1
+enum { SETXATTRAT = 463, GETXATTRAT = 464, LISTXATTRAT = 465, REMOVEXATTRAT = 466 };
 
 struct xattrat_args {
 	uint64_t value;
@@ -67,24 +64,21 @@ static bool xattrat_answered(long r)
 
 static bool xattrat_usable(void)
 {
-#ifdef XATTRAT_GETXATTR
 	return !__atomic_load_n(&xattrat_missing, __ATOMIC_RELAXED);
-#else
-	return false;
-#endif
 }
 
 static const char *loc_at_name(const struct loc *loc)
 {
 	return loc->name[0] ? loc->name : ".";
 }
+#endif
 
 ssize_t loc_getxattr(const struct loc *loc, const char *name, void *val, size_t size)
 {
-#ifdef XATTRAT_GETXATTR
+#ifdef HAVE_XATTRAT
 	if (xattrat_usable()) {
 		struct xattrat_args a = { .value = (uint64_t)(uintptr_t)val, .size = (uint32_t)size };
-		long r = syscall(XATTRAT_GETXATTR, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW, name,
+		long r = syscall(GETXATTRAT, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW, name,
 				 &a, sizeof(a));
 		if (xattrat_answered(r))
 			return r;
@@ -97,11 +91,11 @@ ssize_t loc_getxattr(const struct loc *loc, const char *name, void *val, size_t 
 
 int loc_setxattr(const struct loc *loc, const char *name, const void *val, size_t size, int flags)
 {
-#ifdef XATTRAT_SETXATTR
+#ifdef HAVE_XATTRAT
 	if (xattrat_usable()) {
 		struct xattrat_args a = { .value = (uint64_t)(uintptr_t)val, .size = (uint32_t)size,
 					  .flags = (uint32_t)flags };
-		long r = syscall(XATTRAT_SETXATTR, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW, name,
+		long r = syscall(SETXATTRAT, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW, name,
 				 &a, sizeof(a));
 		if (xattrat_answered(r))
 			return (int)r;
@@ -115,9 +109,9 @@ int loc_setxattr(const struct loc *loc, const char *name, const void *val, size_
 
 ssize_t loc_listxattr(const struct loc *loc, char *list, size_t size)
 {
-#ifdef XATTRAT_LISTXATTR
+#ifdef HAVE_XATTRAT
 	if (xattrat_usable()) {
-		long r = syscall(XATTRAT_LISTXATTR, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW, list,
+		long r = syscall(LISTXATTRAT, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW, list,
 				 size);
 		if (xattrat_answered(r))
 			return r;
@@ -130,9 +124,9 @@ ssize_t loc_listxattr(const struct loc *loc, char *list, size_t size)
 
 int loc_removexattr(const struct loc *loc, const char *name)
 {
-#ifdef XATTRAT_REMOVEXATTR
+#ifdef HAVE_XATTRAT
 	if (xattrat_usable()) {
-		long r = syscall(XATTRAT_REMOVEXATTR, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW,
+		long r = syscall(REMOVEXATTRAT, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW,
 				 name);
 		if (xattrat_answered(r))
 			return (int)r;
