@@ -161,6 +161,7 @@ struct ovl_inode *inode_new(struct ovl *ovl, mode_t type)
 	ino->type = type & S_IFMT;
 	ino->refs = 1;
 	ino->last_layer = ovl->n_layers - 1;
+	ino->data_fd = -1;
 	pthread_mutex_init(&ino->lock, NULL);
 	pthread_mutex_init(&ino->copyup_lock, NULL);
 	if (S_ISDIR(type)) {
@@ -198,6 +199,16 @@ static void destroy(struct ovl *ovl, struct ovl_inode *ino)
 		free(ino->dir_fds);
 	}
 	dir_snapshots_free(ino->listings);
+	if (ino->data_fd >= 0) {
+		close(ino->data_fd);
+		__atomic_fetch_sub(&ovl->data_fds, 1, __ATOMIC_RELAXED);
+	}
+	while (ino->retired) {
+		struct retired_fd *next = ino->retired->next;
+		close(ino->retired->fd);
+		free(ino->retired);
+		ino->retired = next;
+	}
 	free(ino->name);
 	free(ino->data_path);
 	pthread_mutex_destroy(&ino->lock);

@@ -59,10 +59,27 @@ struct ovl_inode {
 	bool indexed;
 	int nlink_lower_extra;
 
+	/* Regular files, when the kernel opens them without asking us (no_open, ops_file.c):
+	 * an fd on where the data is now, for READ, WRITE and FSYNC, which then arrive without
+	 * a file handle. Opened on first use with the access in data_fd_acc, for data_gen
+	 * data_fd_gen on layer data_fd_layer. An fd that had to be replaced waits in `retired`
+	 * until the inode is freed: another thread may still be reading through it. Guarded by
+	 * lock. */
+	int data_fd;
+	int data_fd_layer;
+	unsigned data_fd_gen;
+	int data_fd_acc;
+	struct retired_fd *retired;
+
 	uint64_t nlookup; /* kernel references (lookup counts) */
 	uint64_t refs;    /* internal references: children, operations in flight */
 	pthread_mutex_t lock;        /* parent/name and override fields; never held across I/O */
 	pthread_mutex_t copyup_lock; /* serialises copy-up of this object (slow path) */
+};
+
+struct retired_fd {
+	struct retired_fd *next;
+	int fd;
 };
 
 struct ovl_alias {

@@ -78,6 +78,20 @@ void op_listxattr(fuse_req_t, fuse_ino_t, size_t);
 void op_removexattr(fuse_req_t, fuse_ino_t, const char *);
 
 /* ops_file.c */
+/* The fd of an open file's handle, and whether it is on lower data (a metacopy's, or a file
+ * not copied up). Only for FI with a handle (fi->fh != 0): no_open files have none. */
+int ops_file_fd(struct fuse_file_info *fi);
+bool ops_file_on_lower_data(struct fuse_file_info *fi);
+/* INO's last name is about to go while the kernel may still have it open (with no_open we
+ * cannot know), so an fd on its data is kept until the kernel forgets it: for reads and
+ * writes without a handle, and for fstat(). */
+void ops_file_pin_data(struct ovl *ovl, struct ovl_inode *ino);
+/* The fd INO keeps on its data, or -1; WRITABLE_UPPER: only a writable one on upper data.
+ * It stays open until the inode is freed. */
+int ops_file_cached_fd(struct ovl_inode *ino, bool writable_upper);
+/* Before a change through a file the kernel opened alone (ftruncate): copy INO up as a
+ * write would, and return a new fd on the upper data, for the caller to close (or -errno). */
+int ops_file_open_upper(struct ovl *ovl, struct ovl_inode *ino);
 void op_open(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
 void op_create(fuse_req_t, fuse_ino_t, const char *, mode_t, struct fuse_file_info *);
 void op_read(fuse_req_t, fuse_ino_t, size_t, off_t, struct fuse_file_info *);

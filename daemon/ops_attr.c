@@ -16,16 +16,12 @@
 #include "meta.h"
 #include "ops.h"
 
-struct ovl_file; /* ops_file.c */
-int ops_file_fd(struct fuse_file_info *fi);
-bool ops_file_on_lower_data(struct fuse_file_info *fi);
-
 static void reply_attr(fuse_req_t req, struct ovl *ovl, struct ovl_inode *ino,
 		       struct fuse_file_info *fi)
 {
 	struct stat st;
 	int r;
-	if (fi && !S_ISDIR(ino->type)) {
+	if (fi && fi->fh && !S_ISDIR(ino->type)) {
 		r = fstat(ops_file_fd(fi), &st) < 0 ? -errno : 0;
 		if (r == 0) {
 			/* A handle on a metacopy's lower data: the upper copy has the metadata. */
@@ -36,6 +32,13 @@ static void reply_attr(fuse_req_t req, struct ovl *ovl, struct ovl_inode *ino,
 		}
 	} else {
 		r = ovl_getattr(ovl, ino, &st);
+		/* fstat() of a file whose last name went while it was open: the fd kept on its
+		 * data (ops_file_pin_data) still knows it. */
+		int fd = r == -ENOENT && S_ISREG(ino->type) ? ops_file_cached_fd(ino, false) : -1;
+		if (fd >= 0 && fstat(fd, &st) == 0) {
+			ovl_apply_identity(ovl, ino, &st);
+			r = 0;
+		}
 	}
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -98,13 +101,16 @@ bool ops_has_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd)
 int ops_kill_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd, fuse_ino_t notify)
 {
 	struct stat st;
-	int r = ovl_getattr(ovl, ino, &st);
+	/* By HFD when there is one: the file may have no name left (open and unlinked). */
+	int r = hfd < 0 ? ovl_getattr(ovl, ino, &st) : fstat(hfd, &st) < 0 ? -errno : 0;
 	if (r < 0)
 		return r;
+	if (hfd >= 0)
+		ovl_apply_identity(ovl, ino, &st);
 	mode_t m = st.st_mode & 07777;
 	if (killed_mode(m) != m) {
-		struct access a;
-		if ((r = access_get(ovl, ino, UPPER, &a)) == 0)
+		struct access a = { .loc = { -1, "" } };
+		if ((r = access_get(ovl, ino, UPPER, &a)) == 0 || hfd >= 0)
 			r = set_mode(ovl, ino, &a.loc, hfd, killed_mode(m));
 		access_done(ovl, &a);
 	}
@@ -186,15 +192,35 @@ void op_setattr(fuse_req_t req, fuse_ino_t n, struct stat *attr, int to_set,
 	struct ovl *ovl = req_ovl(req);
 	struct ovl_inode *ino = node(ovl, n);
 	struct access a;
-	/* Only a size change needs the data; the rest is metadata (metacopy=on). */
-	int r = (to_set & FUSE_SET_ATTR_SIZE) ? copyup(ovl, ino) : copyup_meta(ovl, ino);
+	/* An open handle on the upper copy reaches the file even after its name was removed
+	 * (the writeback cache sends times and sizes when an unlinked file is closed). A file
+	 * the kernel opened alone (no_open) has none: an fd is opened for ftruncate(), and
+	 * after its last name went the inode's copy of it is used. */
+	int hfd = -1, r;
+	bool no_handle = fi && !fi->fh && S_ISREG(ino->type);
+	if (fi && fi->fh && !S_ISDIR(ino->type) && !ops_file_on_lower_data(fi))
+		hfd = ops_file_fd(fi);
+	_cleanup_close_ int own_fd = -1;
+	if (no_handle && (to_set & FUSE_SET_ATTR_SIZE)) {
+		/* ftruncate(): copied up as for a write */
+		r = own_fd = ops_file_open_upper(ovl, ino);
+		if (r >= 0) {
+			hfd = own_fd;
+			r = 0;
+		}
+	} else if (no_handle && (hfd = ops_file_cached_fd(ino, true)) >= 0) {
+		r = 0; /* the private copy of a removed file: nothing to copy up */
+	} else if (!(to_set & FUSE_SET_ATTR_SIZE)) {
+		r = copyup_meta(ovl, ino); /* metadata only (metacopy=on) */
+	} else {
+		/* A truncation to 0 (open with O_TRUNC, when the kernel opens files alone) needs
+		 * none of the data. */
+		r = attr->st_size == 0 ? copyup_truncated(ovl, ino) : copyup(ovl, ino);
+	}
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	/* An open handle on the upper copy reaches the file even after its name was removed
-	 * (the writeback cache sends times and sizes when an unlinked file is closed). */
-	int hfd = fi && !S_ISDIR(ino->type) && !ops_file_on_lower_data(fi) ? ops_file_fd(fi) : -1;
 	if ((r = access_get(ovl, ino, UPPER, &a)) == 0 || hfd >= 0) {
 		const char *what = NULL;
 		r = 0;

@@ -322,6 +322,9 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 		r = copyup(ovl, child);
 	if (r == 0)
 		r = copyup(ovl, p);
+	/* The kernel may have the file open without our knowing (no_open): keep its data. */
+	if (r == 0 && !is_dir)
+		ops_file_pin_data(ovl, child);
 	int upfd = inode_dir_fd(p, UPPER);
 	bool in_upper = r == 0 && inode_layer(child) == UPPER;
 	if (r == 0 && is_dir && in_upper) {
@@ -474,6 +477,8 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 	bool need_wh = ops_lower_has_name(p, name);
 	/* As in remove_entry: a replaced upper object leaves the table before the rename frees
 	 * its inode number for reuse, and comes back if the rename fails. */
+	if (dst)
+		ops_file_pin_data(ovl, dst); /* as in remove_entry */
 	bool dst_last = dst && inode_layer(dst) == UPPER && (S_ISDIR(dst->type) || dst_nlink <= 1);
 	if (dst_last)
 		inode_unhash(&ovl->table, dst);

@@ -1,13 +1,20 @@
-/* Open files: each FUSE file handle owns a real fd on one layer's copy. Opening for write copies
- * the object up first; a handle opened on a lower copy moves to the upper copy on its next read
- * once somebody else has copied the file up, so readers never see stale data. */
+/* Open files. With the writeback cache each FUSE file handle owns a real fd on one layer's
+ * copy: opening for write copies the object up first, and a handle opened on a lower copy
+ * moves to the upper copy on its next read once somebody else has copied the file up, so
+ * readers never see stale data. Without it (no_open) the kernel opens regular files alone
+ * and a request finds its fd through the inode: copy-up then waits for the first change.
+ * Files made by CREATE have a handle in both modes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/log.h"
+#include "copydata.h"
 #include "copyup.h"
 #include "devio.h"
 #include "layer.h"
@@ -152,6 +159,11 @@ void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 	struct ovl *ovl = req_ovl(req);
 	struct ovl_inode *ino = node(ovl, n);
 	int fd = -1, r = 0;
+	/* The kernel takes this as "open files without asking from now on" (ops.c). */
+	if (ovl->no_open) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	/* A truncating open by a caller without CAP_FSETID (devio.c) of a setuid/setgid file. */
 	bool kill = (fi->flags & O_TRUNC) && ovl->killpriv_v2 && devio_request_kills_suidgid() &&
 		    ops_has_suidgid(ovl, ino, -1);
@@ -176,6 +188,8 @@ void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 	else if (fuse_reply_open(req, fi) < 0)
 		op_release(NULL, n, fi);
 }
+
+static void no_handle(struct fuse_file_info *fi);
 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	       struct fuse_file_info *fi)
@@ -203,7 +217,10 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct ovl_inode *ino;
 	struct stat st;
 	int r = ovl_lookup(ovl, p, name, &ino, &st);
-	if (r == 0 && (r = attach_file(ovl, fi, fd, UPPER, 0, fi->flags, unreadable)) < 0)
+	if (r == 0 && ovl->no_open) {
+		close(fd);
+		no_handle(fi);
+	} else if (r == 0 && (r = attach_file(ovl, fi, fd, UPPER, 0, fi->flags, unreadable)) < 0)
 		inode_unref(ovl, ino);
 	if (r < 0) {
 		close(fd);
@@ -255,45 +272,304 @@ static int refresh_handle(struct ovl *ovl, struct ovl_inode *ino, struct ovl_fil
 	return r;
 }
 
+/* The fd one request reads or writes through: a handle's, the inode's (no_open), or, when
+ * inodes already hold data_fds_max fds, one opened for this request alone. */
+struct data_io {
+	int fd;
+	int layer;
+	bool own; /* opened for this request: close it after */
+};
+
+static void data_io_done(struct data_io *io)
+{
+	if (io->own && io->fd >= 0)
+		close(io->fd);
+	io->fd = -1;
+}
+
+static struct ovl_file *handle_of(struct fuse_file_info *fi)
+{
+	return fi ? (struct ovl_file *)(uintptr_t)fi->fh : NULL;
+}
+
+/* INO's cached data fd still reaches its data: not opened before the data moved (a copy-up
+ * from lower, or a metacopy's data copied up). Caller holds ino->lock. */
+static bool data_fd_fresh(const struct ovl_inode *ino)
+{
+	return ino->data_fd >= 0 && ino->data_fd_gen == ino->data_gen &&
+	       (ino->data_fd_layer == UPPER || ino->metacopy || ino->layer != UPPER);
+}
+
+enum data_need { NEED_READ, NEED_WRITE };
+
+static bool acc_allows(int acc, enum data_need need)
+{
+	return need == NEED_WRITE ? acc != O_RDONLY : acc != O_WRONLY;
+}
+
+/* Put FD (access ACC, data_gen GEN on LAYER) into INO's cache, or leave it to the request
+ * alone (IO->own). PIN: cache it even past data_fds_max, and even for writing, because it
+ * is the only way to the data left (the file's last name is about to go, or went). */
+static void data_fd_install(struct ovl *ovl, struct ovl_inode *ino, int fd, int acc, int layer,
+			    unsigned gen, bool pin, struct data_io *io)
+{
+	io->fd = fd;
+	io->layer = layer;
+	io->own = true;
+	/* Writes open an fd each: a daemon keeping files open for writing would keep the upper
+	 * file system from being remounted read-only, and programs there from being run on the
+	 * host (ETXTBSY). */
+	if (acc != O_RDONLY && !pin)
+		return;
+	pthread_mutex_lock(&ino->lock);
+	if (ino->data_fd < 0) {
+		if (pin || __atomic_load_n(&ovl->data_fds, __ATOMIC_RELAXED) < ovl->data_fds_max) {
+			__atomic_fetch_add(&ovl->data_fds, 1, __ATOMIC_RELAXED);
+			io->own = false;
+		}
+	} else {
+		/* Another thread may be between reading the old fd and using it. */
+		struct retired_fd *old = malloc(sizeof(*old));
+		if (old) {
+			old->fd = ino->data_fd;
+			old->next = ino->retired;
+			ino->retired = old;
+			io->own = false;
+		}
+	}
+	if (!io->own) {
+		ino->data_fd = fd;
+		ino->data_fd_acc = acc;
+		ino->data_fd_layer = layer;
+		ino->data_fd_gen = gen;
+	}
+	pthread_mutex_unlock(&ino->lock);
+}
+
+/* CREATE with no_open: the fd was for creating the file only, since writes open their own
+ * (data_fd_install): the handle the kernel is given is none. */
+static void no_handle(struct fuse_file_info *fi)
+{
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+}
+
+/* An fd on INO's data for a request without a handle: read-only for reads (a read-write
+ * open fails on a read-only upper, or on a running program's file), read-write for writes. */
+static int data_io_get(struct ovl *ovl, struct ovl_inode *ino, enum data_need need, bool pin,
+		       struct data_io *io)
+{
+	io->fd = -1;
+	io->own = false;
+	pthread_mutex_lock(&ino->lock);
+	int kept = data_fd_fresh(ino) ? ino->data_fd : -1;
+	if (kept >= 0 && acc_allows(ino->data_fd_acc, need)) {
+		io->fd = kept;
+		io->layer = ino->data_fd_layer;
+		pthread_mutex_unlock(&ino->lock);
+		return 0;
+	}
+	int kept_layer = ino->data_fd_layer;
+	unsigned kept_gen = ino->data_fd_gen;
+	pthread_mutex_unlock(&ino->lock);
+	int acc = need == NEED_WRITE ? O_RDWR : O_RDONLY;
+	int fd, layer;
+	unsigned gen;
+	bool unreadable;
+	int r = open_data(ovl, ino, acc, &fd, &layer, &gen, &unreadable);
+	/* Mode 0200 and no DAC override: writing may still be allowed. */
+	if ((r == -EACCES || r == -EPERM) && acc == O_RDWR) {
+		acc = O_WRONLY;
+		r = open_data(ovl, ino, acc, &fd, &layer, &gen, &unreadable);
+	}
+	/* No name left (removed while open): the kept fd is opened again with the access
+	 * needed. A replaced fd is never closed before the inode, so KEPT is still open. */
+	if (r == -ENOENT && kept >= 0) {
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", kept);
+		acc = need == NEED_WRITE ? O_RDWR : O_RDONLY;
+		fd = open(path, acc | O_CLOEXEC);
+		if (fd < 0 && (errno == EACCES || errno == EPERM) && acc == O_RDWR)
+			fd = open(path, (acc = O_WRONLY) | O_CLOEXEC);
+		r = fd < 0 ? -errno : 0;
+		layer = kept_layer;
+		gen = kept_gen;
+	}
+	if (r == 0)
+		data_fd_install(ovl, ino, fd, acc, layer, gen, pin, io);
+	return r;
+}
+
+void ops_file_pin_data(struct ovl *ovl, struct ovl_inode *ino)
+{
+	if (!S_ISREG(ino->type))
+		return;
+	struct data_io io;
+	int r = data_io_get(ovl, ino, NEED_READ, true, &io);
+	if (r < 0)
+		log_debug("no fd kept on a removed file: %s", strerror(-r));
+	else
+		data_io_done(&io);
+}
+
+int ops_file_cached_fd(struct ovl_inode *ino, bool writable_upper)
+{
+	pthread_mutex_lock(&ino->lock);
+	int fd = !data_fd_fresh(ino) ? -1
+		 : !writable_upper   ? ino->data_fd
+		 : ino->data_fd_layer == UPPER && ino->data_fd_acc != O_RDONLY ? ino->data_fd
+									: -1;
+	pthread_mutex_unlock(&ino->lock);
+	return fd;
+}
+
+/* The fd to read INO's data through. */
+static int read_io(struct ovl *ovl, struct ovl_inode *ino, struct fuse_file_info *fi,
+		   struct data_io *io)
+{
+	struct ovl_file *f = handle_of(fi);
+	if (!f)
+		return data_io_get(ovl, ino, NEED_READ, false, io);
+	int r = refresh_handle(ovl, ino, f);
+	io->fd = ops_file_fd(fi);
+	io->layer = __atomic_load_n(&f->layer, __ATOMIC_ACQUIRE);
+	io->own = false;
+	return r;
+}
+
+/* A lower file (or a metacopy's lower data) written after its last name went: without a
+ * name there is nothing to copy up to, yet the kernel may have had it open for writing since
+ * before (no_open: we could not copy up at open). Its data gets a nameless copy in the work
+ * directory, which the inode keeps as its data fd until it is freed. */
+static int copy_orphan(struct ovl *ovl, struct ovl_inode *ino)
+{
+	struct data_io src;
+	int r = data_io_get(ovl, ino, NEED_READ, false, &src);
+	if (r < 0)
+		return r;
+	struct stat st;
+	int fd = -1;
+	const char *sys = "fstat";
+	if (fstat(src.fd, &st) < 0)
+		r = -errno;
+	else if (sys = "open O_TMPFILE",
+		 (fd = openat(ovl->work_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
+		r = -errno;
+	else
+		r = copy_data(src.fd, fd, st.st_size, false, &sys);
+	data_io_done(&src);
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		return ovl_fail(ovl, "copy-up (removed file)", ino, NULL, UPPER, sys, -r);
+	}
+	pthread_mutex_lock(&ino->lock);
+	unsigned gen = ino->data_gen;
+	pthread_mutex_unlock(&ino->lock);
+	struct data_io io;
+	data_fd_install(ovl, ino, fd, O_RDWR, UPPER, gen, true, &io);
+	data_io_done(&io);
+	return 0;
+}
+
+static bool has_name(struct ovl_inode *ino)
+{
+	pthread_mutex_lock(&ino->lock);
+	bool named = ino->parent != NULL;
+	pthread_mutex_unlock(&ino->lock);
+	return named;
+}
+
+/* The fd to change INO's data through: without a handle, the file is copied up now (unless
+ * the inode's fd is on upper data already). */
+static int write_io(struct ovl *ovl, struct ovl_inode *ino, struct fuse_file_info *fi,
+		    struct data_io *io)
+{
+	io->fd = -1;
+	io->own = false;
+	if (handle_of(fi)) {
+		io->fd = ops_file_fd(fi);
+		io->layer = UPPER;
+		return 0;
+	}
+	if (ops_file_cached_fd(ino, true) >= 0)
+		return data_io_get(ovl, ino, NEED_WRITE, false, io);
+	if (ovl->read_only)
+		return -EROFS;
+	bool upper_data = inode_layer(ino) == UPPER && !__atomic_load_n(&ino->metacopy,
+									__ATOMIC_ACQUIRE);
+	int r;
+	if (upper_data || has_name(ino)) {
+		r = copyup(ovl, ino);
+	} else {
+		pthread_mutex_lock(&ino->copyup_lock);
+		r = ops_file_cached_fd(ino, true) >= 0 ? 0 : copy_orphan(ovl, ino);
+		pthread_mutex_unlock(&ino->copyup_lock);
+	}
+	return r < 0 ? r : data_io_get(ovl, ino, NEED_WRITE, false, io);
+}
+
+int ops_file_open_upper(struct ovl *ovl, struct ovl_inode *ino)
+{
+	struct data_io io;
+	int r = write_io(ovl, ino, NULL, &io);
+	if (r < 0)
+		return r;
+	if (io.own)
+		return io.fd;
+	r = fcntl(io.fd, F_DUPFD_CLOEXEC, 0);
+	return r < 0 ? -errno : r;
+}
+
 void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct ovl *ovl = req_ovl(req);
-	struct ovl_file *f = (struct ovl_file *)(uintptr_t)fi->fh;
-	int r = refresh_handle(ovl, node(ovl, n), f);
+	struct data_io io;
+	int r = read_io(ovl, node(ovl, n), fi, &io);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = ops_file_fd(fi);
+	buf.buf[0].fd = io.fd;
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, 0);
+	data_io_done(&io);
 }
 
 void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t off,
 		  struct fuse_file_info *fi)
 {
 	struct ovl *ovl = req_ovl(req);
+	struct ovl_inode *ino = node(ovl, n);
+	struct data_io io;
+	int r = write_io(ovl, ino, fi, &io);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	out.buf[0].fd = ops_file_fd(fi);
+	out.buf[0].fd = io.fd;
 	out.buf[0].pos = off;
 	/* A write by a caller without CAP_FSETID (devio.c) to a file with setuid/setgid bits. */
 	bool kill = ovl->killpriv_v2 && devio_request_kills_suidgid() &&
-		    ops_has_suidgid(ovl, node(ovl, n), out.buf[0].fd);
+		    ops_has_suidgid(ovl, ino, io.fd);
 	ssize_t w = fuse_buf_copy(&out, in, 0);
 	if (w > 0 && kill) {
-		int r = ops_kill_suidgid(ovl, node(ovl, n), out.buf[0].fd, n);
+		r = ops_kill_suidgid(ovl, ino, io.fd, n);
 		if (r < 0)
 			w = r;
 	}
+	data_io_done(&io);
 	if (w < 0) {
 		int e = (int)-w;
 		/* A full disk or quota is the application's to report; anything else (EIO of the
 		 * upper's disk included) is named here. */
 		if (e != ENOSPC && e != EDQUOT && e != EFBIG)
-			e = -ovl_fail(ovl, "write", node(ovl, n), NULL, UPPER, "pwrite", e);
+			e = -ovl_fail(ovl, "write", ino, NULL, UPPER, "pwrite", e);
 		fuse_reply_err(req, e);
 	} else {
 		fuse_reply_write(req, (size_t)w);
@@ -303,6 +579,12 @@ void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t of
 void op_flush(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 {
 	(void)n;
+	/* A file the kernel opened alone (no_open): it has nothing to report at close, and
+	 * ENOSYS stops FLUSH for the rest of the mount. */
+	if (!handle_of(fi)) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	/* close() of a duplicate reports deferred write errors (NFS-like uppers) to the app.
 	 * When we have no fd to spare for the duplicate (EMFILE/ENFILE) there is nothing to
 	 * report: the application's close() must not fail for a limit of ours, which it would
@@ -315,7 +597,7 @@ void op_flush(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 void op_release(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 {
 	(void)n;
-	struct ovl_file *f = (struct ovl_file *)(uintptr_t)fi->fh;
+	struct ovl_file *f = handle_of(fi);
 	if (f) {
 		close(f->fd);
 		if (f->old_fd >= 0)
@@ -330,33 +612,46 @@ void op_release(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 void op_fsync(fuse_req_t req, fuse_ino_t n, int datasync, struct fuse_file_info *fi)
 {
 	struct ovl *ovl = req_ovl(req);
-	int fd = ops_file_fd(fi);
-	int r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
+	struct ovl_inode *ino = node(ovl, n);
+	struct data_io io = { .fd = -1 };
+	int r = 0;
+	/* Data never copied up has nothing of ours to sync. */
+	if (handle_of(fi) || (inode_layer(ino) == UPPER && !__atomic_load_n(&ino->metacopy,
+									     __ATOMIC_ACQUIRE)))
+		r = read_io(ovl, ino, fi, &io);
+	if (r == 0 && io.fd >= 0 && (datasync ? fdatasync(io.fd) : fsync(io.fd)) < 0)
+		r = -errno;
+	data_io_done(&io);
 	/* A copy-up still recorded as unsynced would be undone after a crash: the data this
 	 * fsync promises must not go with it. */
 	if (r == 0)
-		r = -pending_settle(ovl, node(ovl, n));
-	fuse_reply_err(req, r);
+		r = pending_settle(ovl, ino);
+	fuse_reply_err(req, -r);
 }
 
 void op_fallocate(fuse_req_t req, fuse_ino_t n, int mode, off_t off, off_t len,
 		  struct fuse_file_info *fi)
 {
-	(void)n;
-	int r = fallocate(ops_file_fd(fi), mode, off, len) < 0 ? errno : 0;
-	fuse_reply_err(req, r);
+	struct ovl *ovl = req_ovl(req);
+	struct data_io io;
+	int r = write_io(ovl, node(ovl, n), fi, &io);
+	if (r == 0 && fallocate(io.fd, mode, off, len) < 0)
+		r = -errno;
+	data_io_done(&io);
+	fuse_reply_err(req, -r);
 }
 
 void op_lseek(fuse_req_t req, fuse_ino_t n, off_t off, int whence, struct fuse_file_info *fi)
 {
 	struct ovl *ovl = req_ovl(req);
-	struct ovl_file *f = (struct ovl_file *)(uintptr_t)fi->fh;
-	int r = refresh_handle(ovl, node(ovl, n), f);
-	off_t res = r < 0 ? -1 : lseek(ops_file_fd(fi), off, whence);
+	struct data_io io;
+	int r = read_io(ovl, node(ovl, n), fi, &io);
+	off_t res = r < 0 ? -1 : lseek(io.fd, off, whence);
+	if (r == 0 && res < 0)
+		r = -errno;
+	data_io_done(&io);
 	if (r < 0)
 		fuse_reply_err(req, -r);
-	else if (res < 0)
-		fuse_reply_err(req, errno);
 	else
 		fuse_reply_lseek(req, res);
 }
@@ -366,18 +661,18 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t in, off_t off_in, struct fuse
 			int flags)
 {
 	struct ovl *ovl = req_ovl(req);
-	struct ovl_file *f = (struct ovl_file *)(uintptr_t)fi_in->fh;
-	(void)out;
-	int r = refresh_handle(ovl, node(ovl, in), f);
-	if (r < 0) {
-		fuse_reply_err(req, -r);
-		return;
-	}
+	struct data_io src, dst = { .fd = -1 };
+	int r = read_io(ovl, node(ovl, in), fi_in, &src);
+	if (r == 0)
+		r = write_io(ovl, node(ovl, out), fi_out, &dst);
 	loff_t a = off_in, b = off_out;
-	ssize_t n = copy_file_range(ops_file_fd(fi_in), &a, ops_file_fd(fi_out), &b, len,
-				    (unsigned)flags);
-	if (n < 0)
-		fuse_reply_err(req, errno);
+	ssize_t n = r < 0 ? -1 : copy_file_range(src.fd, &a, dst.fd, &b, len, (unsigned)flags);
+	if (r == 0 && n < 0)
+		r = -errno;
+	data_io_done(&src);
+	data_io_done(&dst);
+	if (r < 0)
+		fuse_reply_err(req, -r);
 	else
 		fuse_reply_write(req, (size_t)n);
 }

@@ -35,6 +35,12 @@ struct ovl {
 	bool acl; /* POSIX ACLs offered to the kernel: it enforces them, we apply umask */
 	bool writeback; /* writeback cache negotiated: see ops_file.c for what it requires */
 	bool no_opendir; /* the kernel opens directories itself (ops_dir.c) */
+	/* ...and regular files too: no OPEN, RELEASE or FLUSH, and requests on a file carry no
+	 * handle but find an fd through the inode (ops_file.c). data_fds counts the fds inodes
+	 * hold for that; past data_fds_max a request opens its own and closes it. */
+	bool no_open;
+	long data_fds;
+	long data_fds_max;
 	/* squash_unmapped: the kernel denies every write to a FUSE inode whose owner it cannot
 	 * map, so in a user namespace a checkout owned by an unmapped group would be read-only.
 	 * Owners that read as the overflow ids are reported (and copied up) as ours. */

@@ -5,7 +5,10 @@
 # the 'daemon' suite, as root and rootless. A leak at a clean unmount, a memory error or
 # undefined behaviour in any program a test runs fails that test (tests/lib.sh,
 # ANTARES_SANITIZE). The crash and stress tests run shorter here (CRASH_TRIALS, STRESS_SECONDS
-# are honoured when set). Ends with "N passed, N failed, N skipped".
+# are honoured when set). The daemon mounts here with writeback=0 (tests/lib.sh,
+# OVERLAYD_BASE_OPTS; a test's own options win): the main run covers the daemon's default
+# writeback=1, this one the mode antares-sandbox uses, where the kernel opens files alone.
+# Ends with "N passed, N failed, N skipped".
 set -eu
 cd "$(dirname "$0")/.."
 builddir=${ANTARES_ASAN_BUILDDIR:-build-asan}
@@ -22,5 +25,6 @@ export ANTARES_SANITIZE=1
 # remount and check after a crash, which a few trials cover.
 : "${CRASH_TRIALS:=3}" "${STRESS_SECONDS:=8}"
 export CRASH_TRIALS STRESS_SECONDS
+export OVERLAYD_BASE_OPTS=writeback=0
 ANTARES_BUILDDIR="$builddir" exec ./run-tests.sh --suite unit --suite daemon --suite policy \
 	--no-suite fuzz "$@"

@@ -48,8 +48,8 @@ if [ "$MODE" = rootless ] && [ -z "${ANTARES_IN_USERNS:-}" ]; then
 		[ -n "$SANDBOX_TEST" ] && userns=""
 		# Knobs of the long-form and sanitizer runs travel into the unprivileged run.
 		passenv=()
-		for v in ANTARES_SANITIZE CRASH_TRIALS CRASH_SEED STRESS_SECONDS STRESS_JOBS \
-			STRESS_WATCHDOG KEEP_TEST_DIR; do
+		for v in ANTARES_SANITIZE OVERLAYD_BASE_OPTS CRASH_TRIALS CRASH_SEED STRESS_SECONDS \
+			STRESS_JOBS STRESS_WATCHDOG KEEP_TEST_DIR; do
 			[ -n "${!v:-}" ] && passenv+=("$v=${!v}")
 		done
 		set +e
@@ -126,6 +126,9 @@ trap cleanup EXIT
 ovl_mount() {
 	local mnt=$1 opts=$2
 	shift 2
+	# OVERLAYD_BASE_OPTS: options every mount starts with (a test's own options win), so
+	# a whole suite can run in another mode: the sanitizer run uses writeback=0.
+	opts="${OVERLAYD_BASE_OPTS:+$OVERLAYD_BASE_OPTS,}$opts"
 	local log="$T/daemon.$(basename "$mnt").log"
 	# OVERLAYD_WRAPPER: a command prefix (e.g. setpriv dropping capabilities) for fault tests.
 	${OVERLAYD_WRAPPER:-} "$OVERLAYD" -f -o "$opts" --log "$log" --log-level info "$@" "$mnt" 2>>"$log" &

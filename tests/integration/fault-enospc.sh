@@ -32,7 +32,7 @@ no_debris() {
 }
 
 # 1. A copy-up that can never fit.
-expect_enospc "appending to a 12 MiB lower file" sh -c "echo more >> '$T/mnt/big'"
+expect_enospc "appending to a 12 MiB lower file" sh -c "/bin/echo more >> '$T/mnt/big'"
 no_debris "failed copy-up of big"
 [ ! -e "$S/upper/big" ] || fail "a partial copy of big reached the upper layer"
 cmp -s "$T/mnt/big" "$T/lower1/big" || fail "big no longer reads as its lower original"
@@ -41,7 +41,7 @@ grep -q 'copy-up big.*No space left on device' "$log" ||
 
 # 2. Fill the rest with a new file: the write fails with ENOSPC, the mount keeps serving.
 expect_enospc "filling the upper" dd if=/dev/zero of="$T/mnt/fill" bs=1M count=100 status=none
-expect_enospc "appending to a 3 MiB lower file while full" sh -c "echo more >> '$T/mnt/medium'"
+expect_enospc "appending to a 3 MiB lower file while full" sh -c "/bin/echo more >> '$T/mnt/medium'"
 no_debris "failed copy-up of medium"
 [ ! -e "$S/upper/medium" ] || fail "a partial copy of medium reached the upper layer"
 [ "$(cat "$T/mnt/small")" = small ] || fail "reading a lower file failed while the upper is full"

@@ -74,7 +74,9 @@ declare -A want ino
 for o in $OBJS; do want[$o]=$(fields "$L/$o"); done
 
 # First mount without attribute caching, so the stats right after copy-up come from the daemon.
-ovl_mount "$M" "$OVL_OPTS,timeout=0"
+# writeback=1: the daemon sees opens, so an open for appending copies up (with writeback=0
+# the kernel opens files alone and the first write copies up: open-files.sh).
+ovl_mount "$M" "$OVL_OPTS,timeout=0,writeback=1"
 for o in $OBJS; do
 	check "merged view before copy-up" "$o" "${want[$o]}" "$(fields "$M/$o")"
 	ino[$o]=$(stat -c %i "$M/$o")

@@ -154,7 +154,7 @@ wait "$weak2_pid" || fail "the second weakfs exited with status $?"
 # --- (c1) mandatory metadata unreadable at lookup: EIO to the application, one precise line
 weak_faults on
 strace -f -qq -o "$T/strace-c.log" sh -c "
-	cat '$M/faults/broken-eio'; stat '$M/faults/nosys-file'; : >> '$M/faults/nosys-file'
+	cat '$M/faults/broken-eio'; stat '$M/faults/nosys-file'; /bin/echo x >> '$M/faults/nosys-file'
 " >/dev/null 2>&1 || true
 if grep -n 'ENOSYS' "$T/strace-c.log" >&2; then
 	fail "a system call of the application returned ENOSYS (lines above)"
@@ -166,10 +166,12 @@ log_line "$log" "lookup faults/broken-eio:" "fstatat" "lower layer 0 $W" "failed
 expect_eio "stat of a lower file whose getattr fails with ENOSYS" stat "$M/faults/nosys-file"
 log_line "$log" "lookup faults/nosys-file:" "fstatat" "lower layer 0 $W" \
 	"failed: Function not implemented (reported to the application as EIO)"
-expect_eio "append to a lower file whose getattr fails with ENOSYS" sh -c ": >> '$M/faults/nosys-file'"
+expect_eio "append to a lower file whose getattr fails with ENOSYS" \
+	sh -c "/bin/echo x >> '$M/faults/nosys-file'"
 
 # --- (c2) mandatory metadata unreadable at copy-up (lookup worked earlier). A second mount
-# with a long attribute cache makes sure the kernel asks nothing before the write open.
+# with a long attribute cache makes sure the kernel asks nothing before the copy-up: at the
+# open for writing with writeback=1, at the first write with writeback=0.
 weak_faults off
 mkdir -p "$T/upper2" "$T/work2" "$T/mnt2"
 ovl_mount "$T/mnt2" "lowerdir=$W,upperdir=$T/upper2,workdir=$T/work2,timeout=600"
@@ -180,16 +182,16 @@ exec 3<"$F/late-broken" 4<"$F/late-nosys" 5<"$F/late-nosys-dir" || fail "cannot 
 weak_faults on
 : > "$log2"
 strace -f -qq -o "$T/strace-c2.log" sh -c "
-	: >> /proc/self/fd/3; : >> /proc/self/fd/4; touch /proc/self/fd/5/new
+	/bin/echo x >> /proc/self/fd/3; /bin/echo x >> /proc/self/fd/4; touch /proc/self/fd/5/new
 " >/dev/null 2>&1 || true
 if grep -n 'ENOSYS' "$T/strace-c2.log" >&2; then
 	fail "a system call of the application returned ENOSYS (lines above)"
 fi
 : > "$log2"
-expect_eio "copy-up of a file whose getattr fails with EIO" sh -c ": >> /proc/self/fd/3"
+expect_eio "copy-up of a file whose getattr fails with EIO" sh -c "/bin/echo x >> /proc/self/fd/3"
 log_line "$log2" "copy-up faults/late-broken:" "fstatat" "lower layer 0 $W" "failed: Input/output error"
 : > "$log2"
-expect_eio "copy-up of a file whose getattr fails with ENOSYS" sh -c ": >> /proc/self/fd/4"
+expect_eio "copy-up of a file whose getattr fails with ENOSYS" sh -c "/bin/echo x >> /proc/self/fd/4"
 log_line "$log2" "copy-up faults/late-nosys:" "fstatat" "lower layer 0 $W" \
 	"failed: Function not implemented (reported to the application as EIO)"
 : > "$log2"
