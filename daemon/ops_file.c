@@ -1,9 +1,9 @@
 /* Open files. With the writeback cache each FUSE file handle owns a real fd on one layer's
  * copy: opening for write copies the object up first, and a handle opened on a lower copy
  * moves to the upper copy on its next read once somebody else has copied the file up, so
- * readers never see stale data. Without it (no_open) the kernel opens regular files alone
- * and a request finds its fd through the inode: copy-up then waits for the first change.
- * Files made by CREATE have a handle in both modes. */
+ * readers never see stale data. Without it (no_open, ops.c) the kernel opens regular files
+ * alone, CREATE included, and a request finds its fd through the inode: copy-up then waits
+ * for the first change. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -272,8 +272,9 @@ static int refresh_handle(struct ovl *ovl, struct ovl_inode *ino, struct ovl_fil
 	return r;
 }
 
-/* The fd one request reads or writes through: a handle's, the inode's (no_open), or, when
- * inodes already hold data_fds_max fds, one opened for this request alone. */
+/* The fd one request reads or writes through: a handle's, the inode's (no_open), or one
+ * opened for this request alone (a write, or a read when inodes already hold data_fds_max
+ * fds). */
 struct data_io {
 	int fd;
 	int layer;
@@ -451,13 +452,13 @@ static int copy_orphan(struct ovl *ovl, struct ovl_inode *ino)
 	struct stat st;
 	int fd = -1;
 	const char *sys = "fstat";
-	if (fstat(src.fd, &st) < 0)
+	if (fstat(src.fd, &st) < 0) {
 		r = -errno;
-	else if (sys = "open O_TMPFILE",
-		 (fd = openat(ovl->work_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
-		r = -errno;
-	else
-		r = copy_data(src.fd, fd, st.st_size, false, &sys);
+	} else {
+		sys = "open O_TMPFILE";
+		fd = openat(ovl->work_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		r = fd < 0 ? -errno : copy_data(src.fd, fd, st.st_size, false, &sys);
+	}
 	data_io_done(&src);
 	if (r < 0) {
 		if (fd >= 0)
