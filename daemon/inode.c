@@ -11,6 +11,7 @@
 
 #include "dirlist.h"
 #include "ovl.h"
+#include "writefds.h"
 
 int inode_table_init(struct inode_table *t)
 {
@@ -162,6 +163,7 @@ struct ovl_inode *inode_new(struct ovl *ovl, mode_t type)
 	ino->refs = 1;
 	ino->last_layer = ovl->n_layers - 1;
 	ino->data_fd = -1;
+	ino->write_fd = -1;
 	pthread_mutex_init(&ino->lock, NULL);
 	pthread_mutex_init(&ino->copyup_lock, NULL);
 	if (S_ISDIR(type)) {
@@ -199,6 +201,7 @@ static void destroy(struct ovl *ovl, struct ovl_inode *ino)
 		free(ino->dir_fds);
 	}
 	dir_snapshots_free(ino->listings);
+	writefds_drop(ovl, ino);
 	if (ino->data_fd >= 0) {
 		close(ino->data_fd);
 		__atomic_fetch_sub(&ovl->data_fds, 1, __ATOMIC_RELAXED);

@@ -70,6 +70,13 @@ struct ovl_inode {
 	unsigned data_fd_gen;
 	int data_fd_acc;
 	struct retired_fd *retired;
+	/* ...and while it is being written, an fd for writing (writefds.c), in use by
+	 * write_users requests, last given back at write_used (monotonic seconds). Guarded by
+	 * lock; the links by the list's lock. */
+	int write_fd;
+	unsigned write_users;
+	long write_used;
+	struct ovl_inode *write_next, **write_pprev;
 
 	uint64_t nlookup; /* kernel references (lookup counts) */
 	uint64_t refs;    /* internal references: children, operations in flight */

@@ -18,6 +18,7 @@
 #include "ops.h"
 #include "options.h"
 #include "pending.h"
+#include "writefds.h"
 
 #ifndef ANTARES_VERSION
 #define ANTARES_VERSION "0"
@@ -332,6 +333,7 @@ destroy:
 out:
 	/* Copies still waiting for their fsync get it now: a clean exit leaves none pending. */
 	pending_shutdown(&ovl);
+	writefds_shutdown(&ovl);
 	/* Free what the session used, so that leak checkers (the ASan build, valgrind) see a
 	 * clean exit and report only real leaks. */
 	inode_table_destroy(&ovl);

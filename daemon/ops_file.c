@@ -20,6 +20,7 @@
 #include "layer.h"
 #include "ops.h"
 #include "pending.h"
+#include "writefds.h"
 
 struct ovl_file {
 	pthread_mutex_t lock;
@@ -278,13 +279,17 @@ static int refresh_handle(struct ovl *ovl, struct ovl_inode *ino, struct ovl_fil
 struct data_io {
 	int fd;
 	int layer;
-	bool own; /* opened for this request: close it after */
+	bool own;		  /* opened for this request: close it after */
+	struct ovl_inode *held; /* the inode's write fd (writefds.c): give it back after */
 };
 
 static void data_io_done(struct data_io *io)
 {
 	if (io->own && io->fd >= 0)
 		close(io->fd);
+	if (io->held)
+		writefds_put(io->held);
+	io->held = NULL;
 	io->fd = -1;
 }
 
@@ -317,9 +322,8 @@ static void data_fd_install(struct ovl *ovl, struct ovl_inode *ino, int fd, int 
 	io->fd = fd;
 	io->layer = layer;
 	io->own = true;
-	/* Writes open an fd each: a daemon keeping files open for writing would keep the upper
-	 * file system from being remounted read-only, and programs there from being run on the
-	 * host (ETXTBSY). */
+	io->held = NULL;
+	/* Fds for writing are kept only for a while (writefds.h). */
 	if (acc != O_RDONLY && !pin)
 		return;
 	pthread_mutex_lock(&ino->lock);
@@ -363,6 +367,7 @@ static int data_io_get(struct ovl *ovl, struct ovl_inode *ino, enum data_need ne
 {
 	io->fd = -1;
 	io->own = false;
+	io->held = NULL;
 	pthread_mutex_lock(&ino->lock);
 	int kept = data_fd_fresh(ino) ? ino->data_fd : -1;
 	if (kept >= 0 && acc_allows(ino->data_fd_acc, need)) {
@@ -374,6 +379,13 @@ static int data_io_get(struct ovl *ovl, struct ovl_inode *ino, enum data_need ne
 	int kept_layer = ino->data_fd_layer;
 	unsigned kept_gen = ino->data_fd_gen;
 	pthread_mutex_unlock(&ino->lock);
+	/* Writes go to upper data (write_io copied it up), which never moves again: a write fd
+	 * kept by the inode is never stale. */
+	if (need == NEED_WRITE && !pin && (io->fd = writefds_take(ino)) >= 0) {
+		io->layer = UPPER;
+		io->held = ino;
+		return 0;
+	}
 	int acc = need == NEED_WRITE ? O_RDWR : O_RDONLY;
 	int fd, layer;
 	unsigned gen;
@@ -397,8 +409,13 @@ static int data_io_get(struct ovl *ovl, struct ovl_inode *ino, enum data_need ne
 		layer = kept_layer;
 		gen = kept_gen;
 	}
-	if (r == 0)
+	if (r == 0 && need == NEED_WRITE && !pin && layer == UPPER && writefds_adopt(ovl, ino, fd)) {
+		io->fd = fd;
+		io->layer = UPPER;
+		io->held = ino;
+	} else if (r == 0) {
 		data_fd_install(ovl, ino, fd, acc, layer, gen, pin, io);
+	}
 	return r;
 }
 
@@ -436,6 +453,7 @@ static int read_io(struct ovl *ovl, struct ovl_inode *ino, struct fuse_file_info
 	io->fd = ops_file_fd(fi);
 	io->layer = __atomic_load_n(&f->layer, __ATOMIC_ACQUIRE);
 	io->own = false;
+	io->held = NULL;
 	return r;
 }
 
@@ -489,6 +507,7 @@ static int write_io(struct ovl *ovl, struct ovl_inode *ino, struct fuse_file_inf
 {
 	io->fd = -1;
 	io->own = false;
+	io->held = NULL;
 	if (handle_of(fi)) {
 		io->fd = ops_file_fd(fi);
 		io->layer = UPPER;
@@ -520,7 +539,10 @@ int ops_file_open_upper(struct ovl *ovl, struct ovl_inode *ino)
 	if (io.own)
 		return io.fd;
 	r = fcntl(io.fd, F_DUPFD_CLOEXEC, 0);
-	return r < 0 ? -errno : r;
+	if (r < 0)
+		r = -errno;
+	data_io_done(&io);
+	return r;
 }
 
 void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off, struct fuse_file_info *fi)
@@ -614,7 +636,7 @@ void op_fsync(fuse_req_t req, fuse_ino_t n, int datasync, struct fuse_file_info 
 {
 	struct ovl *ovl = req_ovl(req);
 	struct ovl_inode *ino = node(ovl, n);
-	struct data_io io = { .fd = -1 };
+	struct data_io io = { .fd = -1, .held = NULL };
 	int r = 0;
 	/* Data never copied up has nothing of ours to sync. */
 	if (handle_of(fi) || (inode_layer(ino) == UPPER && !__atomic_load_n(&ino->metacopy,
@@ -662,7 +684,7 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t in, off_t off_in, struct fuse
 			int flags)
 {
 	struct ovl *ovl = req_ovl(req);
-	struct data_io src, dst = { .fd = -1 };
+	struct data_io src, dst = { .fd = -1, .held = NULL };
 	int r = read_io(ovl, node(ovl, in), fi_in, &src);
 	if (r == 0)
 		r = write_io(ovl, node(ovl, out), fi_out, &dst);

@@ -19,14 +19,21 @@ echo upper > "$T/mnt/upperfile" || fail "cannot create a file before the fault"
 mkdir "$T/mnt/udir" || fail "cannot mkdir before the fault"
 
 # The filesystem read-only; where a user namespace may not remount the superblock, the mount
-# (MS_BIND|MS_REMOUNT|MS_RDONLY): the daemon's fds come through it, so both mean EROFS.
-if mount -o remount,ro "$S" 2>/dev/null; then
-	how=filesystem
-elif mount -o remount,bind,ro "$S"; then
-	how=mount
-else
-	fail "cannot remount the upper tmpfs read-only"
-fi
+# (MS_BIND|MS_REMOUNT|MS_RDONLY): the daemon's fds come through it, so both mean EROFS. With
+# writeback=0 the daemon keeps the fd it wrote upperfile through for a while
+# (WRITE_FD_IDLE_SECONDS, daemon/writefds.h), and the remount is refused (EBUSY) until it is
+# closed: retry for up to 10 s.
+how=
+for i in $(seq 1 100); do
+	if mount -o remount,ro "$S" 2>/dev/null; then
+		how=filesystem
+	elif mount -o remount,bind,ro "$S" 2>/dev/null; then
+		how=mount
+	fi
+	[ -n "$how" ] && break
+	sleep 0.1
+done
+[ -n "$how" ] || fail "cannot remount the upper tmpfs read-only: $(mount -o remount,bind,ro "$S" 2>&1)"
 note "upper made read-only: the $how"
 
 # Each change must fail with EROFS; anything else (success, EIO, a dead mount) is a failure.

@@ -6,8 +6,9 @@
 # reader follows the data when another fd copies the file up; O_TRUNC of a lower file copies
 # its metadata but no data; a shared writable mmap of a lower file copies it up; more files
 # open at once than the daemon keeps fds for all read correctly; files created and removed
-# leave no fd behind in the daemon. With writeback=0 an open for writing alone copies nothing
-# up (the first write does). The lower layers never change.
+# leave no fd behind in the daemon, and a few seconds after the last write none is open for
+# writing. With writeback=0 an open for writing alone copies nothing up (the first write
+# does). The lower layers never change.
 . "$(dirname "$0")/../lib.sh"
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -126,6 +127,18 @@ check(big == "".join(f"{i}\n" for i in range(1, 20001)), "big: wrong content")
 PY
 }
 
+# writers PID: the upper files the daemon has open for writing.
+writers() {
+	local f l flags
+	for f in /proc/"$1"/fd/*; do
+		l=$(readlink "$f") || continue
+		case $l in "$U"/*) ;; *) continue ;; esac
+		flags=$(awk '/^flags:/ { print $2 }' "/proc/$1/fdinfo/${f##*/}" 2>/dev/null) || continue
+		[ -n "$flags" ] && [ $((8#$flags & 3)) != 0 ] && echo "$l"
+	done
+	return 0
+}
+
 # Reset the upper layer and the lower files the cases change between the two mounts.
 for wb in 0 1; do
 	rm -rf "$U" "$T/work" && mkdir -p "$U" "$T/work"
@@ -133,6 +146,14 @@ for wb in 0 1; do
 	# (with writeback=1 each of the 300 has a handle and an fd of its own).
 	OVERLAYD_WRAPPER="prlimit --nofile=512:512" ovl_mount "$M" "$OVL_OPTS,writeback=$wb"
 	probe "$wb" || fail "writeback=$wb: a case failed (above)"
+	# Nothing stays open for writing in the daemon for long once the writes are over: with
+	# writeback=0 an fd for writing is closed after WRITE_FD_IDLE_SECONDS unused.
+	for i in $(seq 1 100); do
+		held=$(writers "$LAST_DAEMON_PID")
+		[ -z "$held" ] && break
+		sleep 0.1
+	done
+	[ -z "$held" ] || fail "writeback=$wb: after 10 s the daemon still writes to: $held"
 	ovl_umount "$M"
 	grep -E 'error|warning' "$T/daemon.mnt.log" >&2 && fail "writeback=$wb: the daemon logged problems (above)"
 done
