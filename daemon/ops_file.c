@@ -273,9 +273,8 @@ static int refresh_handle(struct ovl *ovl, struct ovl_inode *ino, struct ovl_fil
 	return r;
 }
 
-/* The fd one request reads or writes through: a handle's, the inode's (no_open), or one
- * opened for this request alone (a write, or a read when inodes already hold data_fds_max
- * fds). */
+/* The fd one request reads or writes through: a handle's, one of the inode's (no_open), or
+ * one opened for this request alone (when inodes already hold data_fds_max fds). */
 struct data_io {
 	int fd;
 	int layer;
