@@ -475,10 +475,10 @@ static int do_rename(struct ovl *ovl, struct ovl_inode *p, const char *name, str
 	if ((r = upper_whiteout_at(ovl, nupfd, newname, S_ISDIR(src->type))) < 0 && r != -EEXIST)
 		goto out;
 	bool need_wh = ops_lower_has_name(p, name);
-	/* As in remove_entry: a replaced upper object leaves the table before the rename frees
-	 * its inode number for reuse, and comes back if the rename fails. */
 	if (dst)
 		ops_file_pin_data(ovl, dst); /* as in remove_entry */
+	/* As in remove_entry: a replaced upper object leaves the table before the rename frees
+	 * its inode number for reuse, and comes back if the rename fails. */
 	bool dst_last = dst && inode_layer(dst) == UPPER && (S_ISDIR(dst->type) || dst_nlink <= 1);
 	if (dst_last)
 		inode_unhash(&ovl->table, dst);

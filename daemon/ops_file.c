@@ -378,13 +378,6 @@ static int data_io_get(struct ovl *ovl, struct ovl_inode *ino, enum data_need ne
 	int kept_layer = ino->data_fd_layer;
 	unsigned kept_gen = ino->data_fd_gen;
 	pthread_mutex_unlock(&ino->lock);
-	/* Writes go to upper data (write_io copied it up), which never moves again: a write fd
-	 * kept by the inode is never stale. */
-	if (need == NEED_WRITE && !pin && (io->fd = writefds_take(ino)) >= 0) {
-		io->layer = UPPER;
-		io->held = ino;
-		return 0;
-	}
 	int acc = need == NEED_WRITE ? O_RDWR : O_RDONLY;
 	int fd, layer;
 	unsigned gen;
@@ -510,6 +503,13 @@ static int write_io(struct ovl *ovl, struct ovl_inode *ino, struct fuse_file_inf
 	if (handle_of(fi)) {
 		io->fd = ops_file_fd(fi);
 		io->layer = UPPER;
+		return 0;
+	}
+	/* The file is being written: its write fd is on upper data, which never moves again,
+	 * so there is nothing to copy up and the fd is never stale. One lock, no other check. */
+	if ((io->fd = writefds_take(ino)) >= 0) {
+		io->layer = UPPER;
+		io->held = ino;
 		return 0;
 	}
 	if (ops_file_cached_fd(ino, true) >= 0)
