@@ -108,7 +108,7 @@ static int copy_xattrs(struct ovl *ovl, struct ovl_inode *ino, int l, const stru
 }
 
 /* Owner, mode and times of the new copy, in that order: chown clears setuid bits, and every
- * earlier step would move mtime. */
+ * earlier step would move mtime. DST may be a nameless file's fd (name ""). */
 static int copy_attrs(struct ovl *ovl, struct ovl_inode *ino, const struct stat *st,
 		      const struct loc *dst, bool *override)
 {
@@ -125,7 +125,9 @@ static int copy_attrs(struct ovl *ovl, struct ovl_inode *ino, const struct stat 
 	}
 	pthread_mutex_unlock(&ino->lock);
 
-	if (fchownat(dst->fd, dst->name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+	bool by_fd = !dst->name[0];
+	if (fchownat(dst->fd, dst->name, uid, gid, AT_SYMLINK_NOFOLLOW | (by_fd ? AT_EMPTY_PATH : 0)) <
+	    0) {
 		if (errno != EPERM && errno != EINVAL)
 			return -errno;
 		/* Rootless and the id is not ours to give: keep it beside the file instead. */
@@ -135,10 +137,12 @@ static int copy_attrs(struct ovl *ovl, struct ovl_inode *ino, const struct stat 
 			log_msg_ratelimited(LOG_LEVEL_INFO, "copy-up: owner %u:%u not kept: %s",
 					    uid, gid, strerror(errno));
 	}
-	if (!S_ISLNK(st->st_mode) && fchmodat(dst->fd, dst->name, mode, 0) < 0)
+	if (!S_ISLNK(st->st_mode) &&
+	    (by_fd ? fchmod(dst->fd, mode) : fchmodat(dst->fd, dst->name, mode, 0)) < 0)
 		return -errno;
 	struct timespec ts[2] = { st->st_atim, st->st_mtim };
-	if (utimensat(dst->fd, dst->name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+	if ((by_fd ? futimens(dst->fd, ts) : utimensat(dst->fd, dst->name, ts, AT_SYMLINK_NOFOLLOW)) <
+	    0)
 		return -errno;
 	if (*override) {
 		pthread_mutex_lock(&ino->lock);
@@ -587,6 +591,29 @@ int copyup_truncated(struct ovl *ovl, struct ovl_inode *ino)
 int copyup_meta(struct ovl *ovl, struct ovl_inode *ino)
 {
 	return copyup_mode(ovl, ino, COPYUP_META);
+}
+
+int copyup_orphan(struct ovl *ovl, struct ovl_inode *ino, int src_fd, int l)
+{
+	struct stat st;
+	const char *sys = "fstat";
+	int r = fstat(src_fd, &st) < 0 ? -errno : 0;
+	_cleanup_close_ int fd = -1;
+	if (r == 0) {
+		sys = "open O_TMPFILE";
+		fd = openat(ovl->work_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		r = fd < 0 ? -errno : copy_data(src_fd, fd, st.st_size, false, &sys);
+	}
+	if (r < 0)
+		return ovl_fail(ovl, "copy-up (removed file)", ino, NULL, l, sys, -r);
+	struct loc src = { src_fd, "" }, dst = { fd, "" };
+	bool override;
+	if ((r = copy_xattrs(ovl, ino, l, &src, &dst)) < 0)
+		return r;
+	if ((r = copy_attrs(ovl, ino, &st, &dst, &override)) < 0)
+		return ovl_fail(ovl, "copy-up (removed file)", ino, NULL, UPPER, "set attributes",
+				-r);
+	return TAKE_FD(fd);
 }
 
 int copyup_tree(struct ovl *ovl, struct ovl_inode *dir)

@@ -22,6 +22,12 @@ int copyup_meta(struct ovl *ovl, struct ovl_inode *ino);
 int copyup_link_index(struct ovl *ovl, struct ovl_inode *parent, const char *name, int l,
 		      const struct stat *lower_st);
 
+/* The data of INO, whose last name is gone (removed while open), read through SRC_FD (on
+ * layer L), copied with its owner, mode, times and xattrs into a nameless file in the work
+ * directory, for writes and attribute changes that must not reach the lower layer. Returns
+ * the new file's fd (O_RDWR), or -errno (logged). */
+int copyup_orphan(struct ovl *ovl, struct ovl_inode *ino, int src_fd, int l);
+
 /* Copy a directory and everything under it to the upper layer and make it opaque, so it can
  * move to another name without its lower contents staying behind. */
 int copyup_tree(struct ovl *ovl, struct ovl_inode *dir);

@@ -360,6 +360,14 @@ int inode_set_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode 
 	return 0;
 }
 
+bool inode_has_name(struct ovl_inode *ino)
+{
+	pthread_mutex_lock(&ino->lock);
+	bool named = ino->parent != NULL;
+	pthread_mutex_unlock(&ino->lock);
+	return named;
+}
+
 void inode_drop_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode *parent,
 			 const char *name)
 {

@@ -144,6 +144,10 @@ int inode_move_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode
 struct ovl_inode *inode_get_location(struct ovl *ovl, struct ovl_inode *ino, char *buf,
 				     size_t len);
 
+/* Whether INO still has a name in the overlay: false once its last one was removed or
+ * renamed over, while the kernel may still have it open. */
+bool inode_has_name(struct ovl_inode *ino);
+
 /* The fd of directory DIR in layer L (or -1). */
 static inline int inode_dir_fd(const struct ovl_inode *dir, int l)
 {

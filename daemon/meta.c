@@ -62,6 +62,15 @@ static bool xattrat_answered(long r)
 	return false;
 }
 
+/* A loc with an empty name on a file opened for I/O (a removed file's copy, which has no
+ * name): "." is only a directory's, so the answer is ENOTDIR and the /proc path is used. */
+static bool xattrat_answered_at(const struct loc *loc, long r)
+{
+	if (r < 0 && errno == ENOTDIR && !loc->name[0])
+		return false;
+	return xattrat_answered(r);
+}
+
 static bool xattrat_usable(void)
 {
 	return !__atomic_load_n(&xattrat_missing, __ATOMIC_RELAXED);
@@ -80,7 +89,7 @@ ssize_t loc_getxattr(const struct loc *loc, const char *name, void *val, size_t 
 		struct xattrat_args a = { .value = (uint64_t)(uintptr_t)val, .size = (uint32_t)size };
 		long r = syscall(GETXATTRAT, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW, name,
 				 &a, sizeof(a));
-		if (xattrat_answered(r))
+		if (xattrat_answered_at(loc, r))
 			return r;
 	}
 #endif
@@ -97,7 +106,7 @@ int loc_setxattr(const struct loc *loc, const char *name, const void *val, size_
 					  .flags = (uint32_t)flags };
 		long r = syscall(SETXATTRAT, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW, name,
 				 &a, sizeof(a));
-		if (xattrat_answered(r))
+		if (xattrat_answered_at(loc, r))
 			return (int)r;
 	}
 #endif
@@ -113,7 +122,7 @@ ssize_t loc_listxattr(const struct loc *loc, char *list, size_t size)
 	if (xattrat_usable()) {
 		long r = syscall(LISTXATTRAT, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW, list,
 				 size);
-		if (xattrat_answered(r))
+		if (xattrat_answered_at(loc, r))
 			return r;
 	}
 #endif
@@ -128,7 +137,7 @@ int loc_removexattr(const struct loc *loc, const char *name)
 	if (xattrat_usable()) {
 		long r = syscall(REMOVEXATTRAT, loc->fd, loc_at_name(loc), AT_SYMLINK_NOFOLLOW,
 				 name);
-		if (xattrat_answered(r))
+		if (xattrat_answered_at(loc, r))
 			return (int)r;
 	}
 #endif

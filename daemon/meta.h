@@ -15,7 +15,8 @@
  * parent's fd and its name. Every access is relative to a directory fd, nothing walks from /. */
 struct loc {
 	int fd;
-	const char *name; /* "" for a directory addressed by its own fd */
+	const char *name; /* "": the object of FD itself (a directory's O_PATH fd, or a file
+			   * opened for I/O that has no name) */
 };
 
 int loc_stat(const struct loc *loc, struct stat *st);

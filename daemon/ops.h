@@ -86,9 +86,10 @@ bool ops_file_on_lower_data(struct fuse_file_info *fi);
  * cannot know), so an fd on its data is kept until the kernel forgets it: for reads and
  * writes without a handle, and for fstat(). */
 void ops_file_pin_data(struct ovl *ovl, struct ovl_inode *ino);
-/* The fd INO keeps on its data, or -1; WRITABLE_UPPER: only a writable one on upper data.
- * It stays open until the inode is freed. */
-int ops_file_cached_fd(struct ovl_inode *ino, bool writable_upper);
+/* The fd INO keeps on its data, or -1: any, one on upper data, or a writable one on upper
+ * data. It stays open until the inode is freed. */
+enum kept_fd { KEPT_ANY, KEPT_UPPER, KEPT_UPPER_WRITABLE };
+int ops_file_cached_fd(struct ovl_inode *ino, enum kept_fd want);
 /* Before a change through a file the kernel opened alone (ftruncate): copy INO up as a
  * write would, and return a new fd on the upper data, for the caller to close (or -errno). */
 int ops_file_open_upper(struct ovl *ovl, struct ovl_inode *ino);

@@ -34,7 +34,7 @@ static void reply_attr(fuse_req_t req, struct ovl *ovl, struct ovl_inode *ino,
 		r = ovl_getattr(ovl, ino, &st);
 		/* fstat() of a file whose last name went while it was open: the fd kept on its
 		 * data (ops_file_pin_data) still knows it. */
-		int fd = r == -ENOENT && S_ISREG(ino->type) ? ops_file_cached_fd(ino, false) : -1;
+		int fd = r == -ENOENT && S_ISREG(ino->type) ? ops_file_cached_fd(ino, KEPT_ANY) : -1;
 		if (fd >= 0 && fstat(fd, &st) == 0) {
 			ovl_apply_identity(ovl, ino, &st);
 			r = 0;
@@ -88,6 +88,41 @@ static mode_t killed_mode(mode_t mode)
 	return k & S_IXGRP ? k & ~(mode_t)S_ISGID : k;
 }
 
+/* INO's upper copy, by name; a file without one left (removed while open) by HFD. */
+static int access_upper(struct ovl *ovl, struct ovl_inode *ino, int hfd, struct access *a)
+{
+	int r = access_get(ovl, ino, UPPER, a);
+	if (r < 0 && hfd >= 0) {
+		a->loc.fd = hfd;
+		a->loc.name = "";
+		r = 0;
+	}
+	return r;
+}
+
+/* Like access_get() on the topmost copy; a regular file without a name left is reached
+ * through the fd its inode keeps on its data (ops_file_pin_data). */
+static int access_named_or_kept(struct ovl *ovl, struct ovl_inode *ino, struct access *a)
+{
+	int r = access_get(ovl, ino, -1, a);
+	int fd;
+	if (r == -ENOENT && S_ISREG(ino->type) && (fd = ops_file_cached_fd(ino, KEPT_ANY)) >= 0) {
+		a->loc.fd = fd;
+		a->loc.name = "";
+		r = 0;
+	}
+	return r;
+}
+
+/* A file without a name left, about to change: the fd its inode keeps on upper data, or
+ * else a private copy of its lower data made now (as a write makes one), whose fd goes to
+ * *OWN for the caller to close. Returns the fd or -errno. */
+static int removed_upper_fd(struct ovl *ovl, struct ovl_inode *ino, int *own)
+{
+	int fd = ops_file_cached_fd(ino, KEPT_UPPER);
+	return fd >= 0 ? fd : (*own = ops_file_open_upper(ovl, ino));
+}
+
 bool ops_has_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd)
 {
 	struct stat st;
@@ -109,8 +144,8 @@ int ops_kill_suidgid(struct ovl *ovl, struct ovl_inode *ino, int hfd, fuse_ino_t
 		ovl_apply_identity(ovl, ino, &st);
 	mode_t m = st.st_mode & 07777;
 	if (killed_mode(m) != m) {
-		struct access a = { .loc = { -1, "" } };
-		if ((r = access_get(ovl, ino, UPPER, &a)) == 0 || hfd >= 0)
+		struct access a;
+		if ((r = access_upper(ovl, ino, hfd, &a)) == 0)
 			r = set_mode(ovl, ino, &a.loc, hfd, killed_mode(m));
 		access_done(ovl, &a);
 	}
@@ -194,23 +229,24 @@ void op_setattr(fuse_req_t req, fuse_ino_t n, struct stat *attr, int to_set,
 	struct access a;
 	/* An open handle on the upper copy reaches the file even after its name was removed
 	 * (the writeback cache sends times and sizes when an unlinked file is closed). A file
-	 * the kernel opened alone (no_open) has none: an fd is opened for ftruncate(), and
-	 * after its last name went the inode's copy of it is used. */
-	int hfd = -1, r;
-	bool no_handle = fi && !fi->fh && S_ISREG(ino->type);
+	 * the kernel opened alone (no_open) has none: an fd is opened for ftruncate(). After
+	 * its last name went, the inode's kept fd is all that reaches it: fchmod(), fchown()
+	 * and futimens() come without a handle in either mode. */
+	int hfd = -1, r = 0;
 	if (fi && fi->fh && !S_ISDIR(ino->type) && !ops_file_on_lower_data(fi))
 		hfd = ops_file_fd(fi);
+	bool no_handle = fi && !fi->fh && S_ISREG(ino->type);
+	bool sized = to_set & FUSE_SET_ATTR_SIZE;
+	bool removed = hfd < 0 && S_ISREG(ino->type) && !inode_has_name(ino);
 	_cleanup_close_ int own_fd = -1;
-	if (no_handle && (to_set & FUSE_SET_ATTR_SIZE)) {
-		/* ftruncate(): copied up as for a write */
-		r = own_fd = ops_file_open_upper(ovl, ino);
-		if (r >= 0) {
-			hfd = own_fd;
-			r = 0;
-		}
-	} else if (no_handle && (hfd = ops_file_cached_fd(ino, true)) >= 0) {
-		r = 0; /* the private copy of a removed file: nothing to copy up */
-	} else if (!(to_set & FUSE_SET_ATTR_SIZE)) {
+	if (hfd >= 0) {
+		/* upper data already: nothing to copy up */
+	} else if (removed && !sized) {
+		r = hfd = removed_upper_fd(ovl, ino, &own_fd);
+	} else if ((no_handle && sized) || removed) {
+		/* ftruncate(): copied up as for a write (a removed file: a private copy) */
+		r = hfd = own_fd = ops_file_open_upper(ovl, ino);
+	} else if (!sized) {
 		r = copyup_meta(ovl, ino); /* metadata only (metacopy=on) */
 	} else {
 		/* A truncation to 0 (open with O_TRUNC, when the kernel opens files alone) needs
@@ -221,9 +257,8 @@ void op_setattr(fuse_req_t req, fuse_ino_t n, struct stat *attr, int to_set,
 		fuse_reply_err(req, -r);
 		return;
 	}
-	if ((r = access_get(ovl, ino, UPPER, &a)) == 0 || hfd >= 0) {
+	if ((r = access_upper(ovl, ino, hfd, &a)) == 0) {
 		const char *what = NULL;
-		r = 0;
 		if (!what && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
 		    (r = set_owner(ovl, ino, &a.loc, hfd,
 				   (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
@@ -321,7 +356,7 @@ void op_getxattr(fuse_req_t req, fuse_ino_t n, const char *name, size_t size)
 	}
 	struct access a;
 	ssize_t len = -1;
-	int r = access_get(ovl, ino, -1, &a);
+	int r = access_named_or_kept(ovl, ino, &a);
 	if (r == 0 && (len = loc_getxattr(&a.loc, name, buf, size)) < 0)
 		r = -xattr_read_errno(errno);
 	access_done(ovl, &a);
@@ -342,7 +377,7 @@ void op_listxattr(fuse_req_t req, fuse_ino_t n, size_t size)
 		return;
 	}
 	struct access a;
-	int r = access_get(ovl, ino, -1, &a);
+	int r = access_named_or_kept(ovl, ino, &a);
 	_cleanup_free_ char *all = NULL;
 	ssize_t len = 0;
 	while (r == 0) {
@@ -399,9 +434,14 @@ static void change_xattr(fuse_req_t req, fuse_ino_t n, const char *name, const c
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	int r = copyup_meta(ovl, ino);
+	int r = 0, hfd = -1;
+	_cleanup_close_ int own_fd = -1;
+	if (S_ISREG(ino->type) && !inode_has_name(ino))
+		r = hfd = removed_upper_fd(ovl, ino, &own_fd);
+	else
+		r = copyup_meta(ovl, ino);
 	struct access a = { 0 };
-	if (r == 0 && (r = access_get(ovl, ino, UPPER, &a)) == 0) {
+	if (r >= 0 && (r = access_upper(ovl, ino, hfd, &a)) == 0) {
 		int q = remove ? loc_removexattr(&a.loc, name)
 			       : loc_setxattr(&a.loc, name, value, size, flags);
 		if (q < 0)

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "../common/log.h"
-#include "copydata.h"
 #include "copyup.h"
 #include "devio.h"
 #include "layer.h"
@@ -423,13 +422,13 @@ void ops_file_pin_data(struct ovl *ovl, struct ovl_inode *ino)
 		data_io_done(&io);
 }
 
-int ops_file_cached_fd(struct ovl_inode *ino, bool writable_upper)
+int ops_file_cached_fd(struct ovl_inode *ino, enum kept_fd want)
 {
 	pthread_mutex_lock(&ino->lock);
-	int fd = !data_fd_fresh(ino) ? -1
-		 : !writable_upper   ? ino->data_fd
-		 : ino->data_fd_layer == UPPER && ino->data_fd_acc != O_RDONLY ? ino->data_fd
-									: -1;
+	bool fits = data_fd_fresh(ino) &&
+		    (want == KEPT_ANY || (ino->data_fd_layer == UPPER &&
+					  (want == KEPT_UPPER || ino->data_fd_acc != O_RDONLY)));
+	int fd = fits ? ino->data_fd : -1;
 	pthread_mutex_unlock(&ino->lock);
 	return fd;
 }
@@ -449,32 +448,20 @@ static int read_io(struct ovl *ovl, struct ovl_inode *ino, struct fuse_file_info
 	return r;
 }
 
-/* A lower file (or a metacopy's lower data) written after its last name went: without a
- * name there is nothing to copy up to, yet the kernel may have had it open for writing since
- * before (no_open: we could not copy up at open). Its data gets a nameless copy in the work
- * directory, which the inode keeps as its data fd until it is freed. */
+/* A lower file (or a metacopy's lower data) written or changed after its last name went:
+ * without a name there is nothing to copy up to, yet the kernel may have had it open for
+ * writing since before (no_open: we could not copy up at open). It gets a nameless copy in
+ * the work directory, which the inode keeps as its data fd until it is freed. */
 static int copy_orphan(struct ovl *ovl, struct ovl_inode *ino)
 {
 	struct data_io src;
 	int r = data_io_get(ovl, ino, NEED_READ, false, &src);
 	if (r < 0)
 		return r;
-	struct stat st;
-	int fd = -1;
-	const char *sys = "fstat";
-	if (fstat(src.fd, &st) < 0) {
-		r = -errno;
-	} else {
-		sys = "open O_TMPFILE";
-		fd = openat(ovl->work_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		r = fd < 0 ? -errno : copy_data(src.fd, fd, st.st_size, false, &sys);
-	}
+	int fd = copyup_orphan(ovl, ino, src.fd, src.layer);
 	data_io_done(&src);
-	if (r < 0) {
-		if (fd >= 0)
-			close(fd);
-		return ovl_fail(ovl, "copy-up (removed file)", ino, NULL, UPPER, sys, -r);
-	}
+	if (fd < 0)
+		return fd;
 	pthread_mutex_lock(&ino->lock);
 	unsigned gen = ino->data_gen;
 	pthread_mutex_unlock(&ino->lock);
@@ -482,14 +469,6 @@ static int copy_orphan(struct ovl *ovl, struct ovl_inode *ino)
 	data_fd_install(ovl, ino, fd, O_RDWR, UPPER, gen, true, &io);
 	data_io_done(&io);
 	return 0;
-}
-
-static bool has_name(struct ovl_inode *ino)
-{
-	pthread_mutex_lock(&ino->lock);
-	bool named = ino->parent != NULL;
-	pthread_mutex_unlock(&ino->lock);
-	return named;
 }
 
 /* The fd to change INO's data through: without a handle, the file is copied up now (unless
@@ -512,18 +491,18 @@ static int write_io(struct ovl *ovl, struct ovl_inode *ino, struct fuse_file_inf
 		io->held = ino;
 		return 0;
 	}
-	if (ops_file_cached_fd(ino, true) >= 0)
+	if (ops_file_cached_fd(ino, KEPT_UPPER_WRITABLE) >= 0)
 		return data_io_get(ovl, ino, NEED_WRITE, false, io);
 	if (ovl->read_only)
 		return -EROFS;
 	bool upper_data = inode_layer(ino) == UPPER && !__atomic_load_n(&ino->metacopy,
 									__ATOMIC_ACQUIRE);
 	int r;
-	if (upper_data || has_name(ino)) {
+	if (upper_data || inode_has_name(ino)) {
 		r = copyup(ovl, ino);
 	} else {
 		pthread_mutex_lock(&ino->copyup_lock);
-		r = ops_file_cached_fd(ino, true) >= 0 ? 0 : copy_orphan(ovl, ino);
+		r = ops_file_cached_fd(ino, KEPT_UPPER_WRITABLE) >= 0 ? 0 : copy_orphan(ovl, ino);
 		pthread_mutex_unlock(&ino->copyup_lock);
 	}
 	return r < 0 ? r : data_io_get(ovl, ino, NEED_WRITE, false, io);

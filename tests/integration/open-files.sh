@@ -20,6 +20,8 @@ mkdir -p "$L/many"
 for i in $(seq 1 300); do echo "file $i" >"$L/many/f$i"; done
 seq 1 20000 >"$L/big"
 echo lower >"$L/opened"
+chmod 0651 "$L/opened"
+setfattr -n user.keep -v opened "$L/opened" 2>/dev/null
 echo lower >"$L/trunc"
 chmod 0640 "$L/trunc"
 touch -d '2001-02-03 04:05:06.123456789' "$L/trunc"
@@ -45,6 +47,11 @@ def open_then_remove(name, remove):
     fd = os.open(p, os.O_RDWR)
     orig = os.pread(fd, 100, 0)
     check(orig in (b"lower\n", b"upper\n"), f"{name}: first read gave {orig!r}")
+    st0 = os.fstat(fd)
+    try:
+        xattrs = {k: os.getxattr(fd, k) for k in os.listxattr(fd)}
+    except OSError:
+        xattrs = None  # no user xattrs on this filesystem: not checked
     remove(p)
     check(not os.path.exists(p) or name == "upper2", f"{name}: still there after removal")
     st = os.fstat(fd)
@@ -52,9 +59,28 @@ def open_then_remove(name, remove):
     os.pwrite(fd, b"XY", 0)
     want = b"XY" + orig[2:]
     check(os.pread(fd, 100, 0) == want, f"{name}: a write after removal does not read back")
+    # A removed lower file written gets a private copy: with the metadata it had.
+    st = os.fstat(fd)
+    check((st.st_mode, st.st_uid, st.st_gid) == (st0.st_mode, st0.st_uid, st0.st_gid),
+          f"{name}: mode or owner changed by a write after removal: {st.st_mode:o} {st.st_uid}:{st.st_gid}"
+          f" (was {st0.st_mode:o} {st0.st_uid}:{st0.st_gid})")
+    if xattrs is not None:
+        got = {k: os.getxattr(fd, k) for k in os.listxattr(fd)}
+        check(got == xattrs, f"{name}: xattrs after removal are {got}, were {xattrs}")
+        os.setxattr(fd, "user.after", b"removal")
+        check(os.getxattr(fd, "user.after") == b"removal", f"{name}: setxattr after removal")
+        os.removexattr(fd, "user.after")
     os.ftruncate(fd, 3)
     check(os.fstat(fd).st_size == 3 and os.pread(fd, 100, 0) == want[:3],
           f"{name}: ftruncate after removal")
+    # fchmod, fchown and futimens reach the daemon without a handle in either mode.
+    os.fchmod(fd, 0o604)
+    check(os.fstat(fd).st_mode & 0o7777 == 0o604, f"{name}: fchmod after removal")
+    os.fchown(fd, -1, os.getgid())
+    os.utime(fd, ns=(1_000_000_123, 2_000_000_456))
+    st = os.fstat(fd)
+    check((st.st_atime_ns, st.st_mtime_ns) == (1_000_000_123, 2_000_000_456),
+          f"{name}: futimens after removal gave {st.st_atime_ns}, {st.st_mtime_ns}")
     os.close(fd)
 
 with open(os.path.join(M, "upper1"), "w") as f:
