@@ -1,4 +1,5 @@
 /* antares-overlayd: command line, then wiring of options, layers and the FUSE session. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 #include <getopt.h>
@@ -200,6 +201,19 @@ static void raise_nofile(void)
 	}
 }
 
+/* At unmount libfuse ends its worker threads with pthread_cancel(), and glibc loads libgcc_s
+ * for the unwinding at the first cancel. A daemon out of fds then (every directory the kernel
+ * caches holds one) could not open it, and glibc aborted: "libgcc_s.so.1 must be installed
+ * for pthread_cancel to work", exit status 134 instead of 0. Loaded now, glibc finds it in
+ * memory later. */
+static void preload_unwinder(void)
+{
+	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
+		log_warning("libgcc_s.so.1 not loaded (%s): the daemon may abort at unmount if it "
+			    "is out of fds then",
+			    dlerror());
+}
+
 /* libfuse reports problems through its log function; during setup we keep its last message
  * to put into our own one-line error, afterwards its messages join our log. */
 static char fuse_last_msg[512];
@@ -260,6 +274,7 @@ int main(int argc, char **argv)
 		return r;
 	}
 	raise_nofile();
+	preload_unwinder();
 	/* Modes arrive from the kernel already final (or with the caller's umask to apply, see
 	 * ops_create_mode); our own umask must not strip anything more. */
 	umask(0);
