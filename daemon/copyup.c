@@ -593,26 +593,28 @@ int copyup_meta(struct ovl *ovl, struct ovl_inode *ino)
 	return copyup_mode(ovl, ino, COPYUP_META);
 }
 
-int copyup_orphan(struct ovl *ovl, struct ovl_inode *ino, int src_fd, int l)
+int copyup_orphan(struct ovl *ovl, struct ovl_inode *ino, int src_fd, int l, int meta_fd)
 {
-	struct stat st;
-	const char *sys = "fstat";
-	int r = fstat(src_fd, &st) < 0 ? -errno : 0;
-	_cleanup_close_ int fd = -1;
-	if (r == 0) {
-		sys = "open O_TMPFILE";
-		fd = openat(ovl->work_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		r = fd < 0 ? -errno : copy_data(src_fd, fd, st.st_size, false, &sys);
-	}
+	const char *op = "copy-up (removed file)";
+	struct stat data_st, st;
+	if (fstat(src_fd, &data_st) < 0)
+		return ovl_fail(ovl, op, ino, NULL, l, "fstat", errno);
+	int meta_l = meta_fd >= 0 ? UPPER : l;
+	if (fstat(meta_fd >= 0 ? meta_fd : src_fd, &st) < 0)
+		return ovl_fail(ovl, op, ino, NULL, meta_l, "fstat", errno);
+	_cleanup_close_ int fd = openat(ovl->work_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ovl_fail(ovl, op, ino, NULL, UPPER, "open O_TMPFILE", errno);
+	const char *sys;
+	int r = copy_data(src_fd, fd, data_st.st_size, false, &sys);
 	if (r < 0)
-		return ovl_fail(ovl, "copy-up (removed file)", ino, NULL, l, sys, -r);
-	struct loc src = { src_fd, "" }, dst = { fd, "" };
+		return ovl_fail(ovl, op, ino, NULL, l, sys, -r);
+	struct loc src = { meta_fd >= 0 ? meta_fd : src_fd, "" }, dst = { fd, "" };
 	bool override;
-	if ((r = copy_xattrs(ovl, ino, l, &src, &dst)) < 0)
+	if ((r = copy_xattrs(ovl, ino, meta_l, &src, &dst)) < 0)
 		return r;
 	if ((r = copy_attrs(ovl, ino, &st, &dst, &override)) < 0)
-		return ovl_fail(ovl, "copy-up (removed file)", ino, NULL, UPPER, "set attributes",
-				-r);
+		return ovl_fail(ovl, op, ino, NULL, UPPER, "set attributes", -r);
 	return TAKE_FD(fd);
 }
 

@@ -163,6 +163,7 @@ struct ovl_inode *inode_new(struct ovl *ovl, mode_t type)
 	ino->refs = 1;
 	ino->last_layer = ovl->n_layers - 1;
 	ino->data_fd = -1;
+	ino->meta_fd = -1;
 	ino->write_fd = -1;
 	pthread_mutex_init(&ino->lock, NULL);
 	pthread_mutex_init(&ino->copyup_lock, NULL);
@@ -206,6 +207,8 @@ static void destroy(struct ovl *ovl, struct ovl_inode *ino)
 		close(ino->data_fd);
 		__atomic_fetch_sub(&ovl->data_fds, 1, __ATOMIC_RELAXED);
 	}
+	if (ino->meta_fd >= 0)
+		close(ino->meta_fd);
 	while (ino->retired) {
 		struct retired_fd *next = ino->retired->next;
 		close(ino->retired->fd);

@@ -70,6 +70,9 @@ struct ovl_inode {
 	unsigned data_fd_gen;
 	int data_fd_acc;
 	struct retired_fd *retired;
+	/* A metacopy removed while it may be open: its upper file (O_PATH), which holds its
+	 * metadata and would go with the name. Set once, under lock. */
+	int meta_fd;
 	/* ...and while it is being written, an fd for writing (writefds.c), in use by
 	 * write_users requests, last given back at write_used (monotonic seconds). Guarded by
 	 * lock; the links by the list's lock. */

@@ -86,10 +86,13 @@ bool ops_file_on_lower_data(struct fuse_file_info *fi);
  * cannot know), so an fd on its data is kept until the kernel forgets it: for reads and
  * writes without a handle, and for fstat(). */
 void ops_file_pin_data(struct ovl *ovl, struct ovl_inode *ino);
-/* The fd INO keeps on its data, or -1: any, one on upper data, or a writable one on upper
- * data. It stays open until the inode is freed. */
-enum kept_fd { KEPT_ANY, KEPT_UPPER, KEPT_UPPER_WRITABLE };
-int ops_file_cached_fd(struct ovl_inode *ino, enum kept_fd want);
+/* The fd INO keeps on its upper data (WRITABLE: one opened for writing), or -1. It stays
+ * open until the inode is freed. */
+int ops_file_cached_fd(struct ovl_inode *ino, bool writable);
+/* For INO without a name left: the fd that carries its metadata, or -1. That is the fd on
+ * its data, but for a metacopy whose data is still lower, its kept upper file: then
+ * *DATA_FD is the fd on the data (for st_blocks), else -1. */
+int ops_file_removed_meta_fd(struct ovl_inode *ino, int *data_fd);
 /* Before a change through a file the kernel opened alone (ftruncate): copy INO up as a
  * write would, and return a new fd on the upper data, for the caller to close (or -errno). */
 int ops_file_open_upper(struct ovl *ovl, struct ovl_inode *ino);

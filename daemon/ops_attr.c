@@ -32,10 +32,14 @@ static void reply_attr(fuse_req_t req, struct ovl *ovl, struct ovl_inode *ino,
 		}
 	} else {
 		r = ovl_getattr(ovl, ino, &st);
-		/* fstat() of a file whose last name went while it was open: the fd kept on its
-		 * data (ops_file_pin_data) still knows it. */
-		int fd = r == -ENOENT && S_ISREG(ino->type) ? ops_file_cached_fd(ino, KEPT_ANY) : -1;
+		/* fstat() of a file whose last name went while it was open: the fds kept on its
+		 * data and metadata (ops_file_pin_data) still know it. */
+		int dfd = -1;
+		int fd = r == -ENOENT && S_ISREG(ino->type) ? ops_file_removed_meta_fd(ino, &dfd) : -1;
+		struct stat dst;
 		if (fd >= 0 && fstat(fd, &st) == 0) {
+			if (dfd >= 0 && fstat(dfd, &dst) == 0)
+				st.st_blocks = dst.st_blocks; /* a metacopy's blocks are its data's */
 			ovl_apply_identity(ovl, ino, &st);
 			r = 0;
 		}
@@ -101,12 +105,12 @@ static int access_upper(struct ovl *ovl, struct ovl_inode *ino, int hfd, struct 
 }
 
 /* Like access_get() on the topmost copy; a regular file without a name left is reached
- * through the fd its inode keeps on its data (ops_file_pin_data). */
+ * through the fd its inode keeps on its data or metadata (ops_file_pin_data). */
 static int access_named_or_kept(struct ovl *ovl, struct ovl_inode *ino, struct access *a)
 {
 	int r = access_get(ovl, ino, -1, a);
-	int fd;
-	if (r == -ENOENT && S_ISREG(ino->type) && (fd = ops_file_cached_fd(ino, KEPT_ANY)) >= 0) {
+	int fd, data_fd;
+	if (r == -ENOENT && S_ISREG(ino->type) && (fd = ops_file_removed_meta_fd(ino, &data_fd)) >= 0) {
 		a->loc.fd = fd;
 		a->loc.name = "";
 		r = 0;
@@ -119,7 +123,7 @@ static int access_named_or_kept(struct ovl *ovl, struct ovl_inode *ino, struct a
  * *OWN for the caller to close. Returns the fd or -errno. */
 static int removed_upper_fd(struct ovl *ovl, struct ovl_inode *ino, int *own)
 {
-	int fd = ops_file_cached_fd(ino, KEPT_UPPER);
+	int fd = ops_file_cached_fd(ino, false);
 	return fd >= 0 ? fd : (*own = ops_file_open_upper(ovl, ino));
 }
 

@@ -410,6 +410,31 @@ static int data_io_get(struct ovl *ovl, struct ovl_inode *ino, enum data_need ne
 	return r;
 }
 
+/* A metacopy's data is lower and its metadata in its upper file, which goes with the name:
+ * an O_PATH fd on that file is kept too. */
+static void pin_metadata(struct ovl *ovl, struct ovl_inode *ino)
+{
+	if (inode_layer(ino) != UPPER || !__atomic_load_n(&ino->metacopy, __ATOMIC_ACQUIRE))
+		return;
+	struct access a;
+	int fd = -1;
+	if (access_get(ovl, ino, UPPER, &a) == 0)
+		fd = openat(a.loc.fd, a.loc.name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	access_done(ovl, &a);
+	if (fd < 0) {
+		log_debug("no fd kept on a removed metacopy's upper file: %s", strerror(errno));
+		return;
+	}
+	pthread_mutex_lock(&ino->lock);
+	if (ino->meta_fd < 0) {
+		ino->meta_fd = fd;
+		fd = -1;
+	}
+	pthread_mutex_unlock(&ino->lock);
+	if (fd >= 0)
+		close(fd);
+}
+
 void ops_file_pin_data(struct ovl *ovl, struct ovl_inode *ino)
 {
 	if (!S_ISREG(ino->type))
@@ -420,14 +445,28 @@ void ops_file_pin_data(struct ovl *ovl, struct ovl_inode *ino)
 		log_debug("no fd kept on a removed file: %s", strerror(-r));
 	else
 		data_io_done(&io);
+	pin_metadata(ovl, ino);
 }
 
-int ops_file_cached_fd(struct ovl_inode *ino, enum kept_fd want)
+int ops_file_removed_meta_fd(struct ovl_inode *ino, int *data_fd)
 {
 	pthread_mutex_lock(&ino->lock);
-	bool fits = data_fd_fresh(ino) &&
-		    (want == KEPT_ANY || (ino->data_fd_layer == UPPER &&
-					  (want == KEPT_UPPER || ino->data_fd_acc != O_RDONLY)));
+	bool fresh = data_fd_fresh(ino);
+	int fd = fresh ? ino->data_fd : -1;
+	*data_fd = -1;
+	if (!(fresh && ino->data_fd_layer == UPPER) && ino->meta_fd >= 0) {
+		*data_fd = fd;
+		fd = ino->meta_fd;
+	}
+	pthread_mutex_unlock(&ino->lock);
+	return fd;
+}
+
+int ops_file_cached_fd(struct ovl_inode *ino, bool writable)
+{
+	pthread_mutex_lock(&ino->lock);
+	bool fits = data_fd_fresh(ino) && ino->data_fd_layer == UPPER &&
+		    (!writable || ino->data_fd_acc != O_RDONLY);
 	int fd = fits ? ino->data_fd : -1;
 	pthread_mutex_unlock(&ino->lock);
 	return fd;
@@ -458,7 +497,10 @@ static int copy_orphan(struct ovl *ovl, struct ovl_inode *ino)
 	int r = data_io_get(ovl, ino, NEED_READ, false, &src);
 	if (r < 0)
 		return r;
-	int fd = copyup_orphan(ovl, ino, src.fd, src.layer);
+	pthread_mutex_lock(&ino->lock);
+	int meta_fd = ino->meta_fd; /* set once, closed only with the inode */
+	pthread_mutex_unlock(&ino->lock);
+	int fd = copyup_orphan(ovl, ino, src.fd, src.layer, meta_fd);
 	data_io_done(&src);
 	if (fd < 0)
 		return fd;
@@ -491,7 +533,7 @@ static int write_io(struct ovl *ovl, struct ovl_inode *ino, struct fuse_file_inf
 		io->held = ino;
 		return 0;
 	}
-	if (ops_file_cached_fd(ino, KEPT_UPPER_WRITABLE) >= 0)
+	if (ops_file_cached_fd(ino, true) >= 0)
 		return data_io_get(ovl, ino, NEED_WRITE, false, io);
 	if (ovl->read_only)
 		return -EROFS;
@@ -502,7 +544,7 @@ static int write_io(struct ovl *ovl, struct ovl_inode *ino, struct fuse_file_inf
 		r = copyup(ovl, ino);
 	} else {
 		pthread_mutex_lock(&ino->copyup_lock);
-		r = ops_file_cached_fd(ino, KEPT_UPPER_WRITABLE) >= 0 ? 0 : copy_orphan(ovl, ino);
+		r = ops_file_cached_fd(ino, true) >= 0 ? 0 : copy_orphan(ovl, ino);
 		pthread_mutex_unlock(&ino->copyup_lock);
 	}
 	return r < 0 ? r : data_io_get(ovl, ino, NEED_WRITE, false, io);

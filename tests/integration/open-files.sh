@@ -1,8 +1,11 @@
 #!/bin/bash
 # Open files, in both modes of the daemon: with writeback=1 every open is an OPEN request and
 # owns a handle; with writeback=0 the kernel opens regular files without asking (no_open) and
-# each request finds the data through the inode. Either way: a file stays readable, writable,
-# fstat()-able and ftruncate()-able after its last name is removed or replaced while open; a
+# each request finds the data through the inode (both mount with metacopy=on, as the sandbox
+# does). Either way: a file stays readable, writable, fstat()-able and ftruncate()-able after
+# its last name is removed or replaced while open, and its mode, owner, times and xattrs can
+# be read and changed through the fd, also for a lower file whose private copy is made only
+# then and for a metadata-only copy (a chmod'ed lower file); a
 # reader follows the data when another fd copies the file up; O_TRUNC of a lower file copies
 # its metadata but no data; a shared writable mmap of a lower file copies it up; more files
 # open at once than the daemon keeps fds for all read correctly; files created and removed
@@ -22,6 +25,8 @@ seq 1 20000 >"$L/big"
 echo lower >"$L/opened"
 chmod 0651 "$L/opened"
 setfattr -n user.keep -v opened "$L/opened" 2>/dev/null
+echo lower >"$L/changed"
+chmod 0640 "$L/changed"
 echo lower >"$L/trunc"
 chmod 0640 "$L/trunc"
 touch -d '2001-02-03 04:05:06.123456789' "$L/trunc"
@@ -56,6 +61,7 @@ def open_then_remove(name, remove):
     check(not os.path.exists(p) or name == "upper2", f"{name}: still there after removal")
     st = os.fstat(fd)
     check(st.st_size == 6, f"{name}: fstat after removal says size {st.st_size}")
+    check(st.st_mode == st0.st_mode, f"{name}: fstat after removal says mode {st.st_mode:o}, was {st0.st_mode:o}")
     os.pwrite(fd, b"XY", 0)
     want = b"XY" + orig[2:]
     check(os.pread(fd, 100, 0) == want, f"{name}: a write after removal does not read back")
@@ -87,6 +93,16 @@ with open(os.path.join(M, "upper1"), "w") as f:
     f.write("upper\n")
 open_then_remove("upper1", os.unlink)
 open_then_remove("opened", os.unlink)
+# A lower file whose mode and xattrs changed through the mount: metacopy=on keeps its data
+# lower and its metadata in the upper file, which goes with the name.
+os.chmod(os.path.join(M, "changed"), 0o705)
+try:
+    os.setxattr(os.path.join(M, "changed"), "user.changed", b"yes")
+except OSError:
+    pass  # no user xattrs here
+check(os.path.getsize(os.path.join(U, "changed")) == 6 and
+      os.stat(os.path.join(U, "changed")).st_blocks == 0, "changed: not a metadata-only copy")
+open_then_remove("changed", os.unlink)
 with open(os.path.join(M, "upper2"), "w") as f:
     f.write("upper\n")
 with open(os.path.join(M, "other"), "w") as f:
@@ -170,7 +186,7 @@ for wb in 0 1; do
 	rm -rf "$U" "$T/work" && mkdir -p "$U" "$T/work"
 	# 512 fds: the daemon keeps at most 128 on file data, fewer than the 300 files opened
 	# (with writeback=1 each of the 300 has a handle and an fd of its own).
-	OVERLAYD_WRAPPER="prlimit --nofile=512:512" ovl_mount "$M" "$OVL_OPTS,writeback=$wb"
+	OVERLAYD_WRAPPER="prlimit --nofile=512:512" ovl_mount "$M" "$OVL_OPTS,metacopy=on,writeback=$wb"
 	probe "$wb" || fail "writeback=$wb: a case failed (above)"
 	# Nothing stays open for writing in the daemon for long once the writes are over: with
 	# writeback=0 an fd for writing is closed after WRITE_FD_IDLE_SECONDS unused.
