@@ -155,6 +155,16 @@ static int copy_attrs(struct ovl *ovl, struct ovl_inode *ino, const struct stat 
 	return 0;
 }
 
+/* File capabilities go last, after the owner: the kernel drops security.capability on chown. */
+static void copy_caps(const struct loc *src, const struct loc *dst)
+{
+	char caps[XATTR_SIZE_MAX_CAPS];
+	ssize_t n = loc_getxattr(src, "security.capability", caps, sizeof(caps));
+	if (n > 0 && loc_setxattr(dst, "security.capability", caps, (size_t)n, 0) < 0)
+		log_msg_ratelimited(LOG_LEVEL_INFO, "copy-up: security.capability skipped: %s",
+				    strerror(errno));
+}
+
 /* Build the copy of the lower object SRC (stat ST) as WORK/TMP. *DEFERRED: a big regular
  * file (MAY_DEFER) was not fsynced: its record must be written before it is published. */
 static int build_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const struct loc *src,
@@ -328,12 +338,8 @@ static int finish_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const stru
 	r = copy_attrs(ovl, ino, st, &dst, &override);
 	if (r < 0)
 		return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "set attributes", -r);
-	/* File capabilities go last: the kernel drops security.capability on chown. */
-	char caps[XATTR_SIZE_MAX_CAPS];
-	ssize_t n = S_ISREG(st->st_mode) ? loc_getxattr(src, "security.capability", caps, sizeof(caps)) : -1;
-	if (n > 0 && loc_setxattr(&dst, "security.capability", caps, (size_t)n, 0) < 0)
-		log_msg_ratelimited(LOG_LEVEL_INFO, "copy-up: security.capability skipped: %s",
-				    strerror(errno));
+	if (S_ISREG(st->st_mode))
+		copy_caps(src, &dst);
 	return 0;
 }
 
@@ -526,10 +532,7 @@ static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
 		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, UPPER, "set attributes", -r);
 		goto cleanup;
 	}
-	char caps[XATTR_SIZE_MAX_CAPS];
-	ssize_t cn = loc_getxattr(&a.loc, "security.capability", caps, sizeof(caps));
-	if (cn > 0)
-		loc_setxattr(&dst, "security.capability", caps, (size_t)cn, 0);
+	copy_caps(&a.loc, &dst);
 	/* The record keeps the metadata-only copy: after a crash it comes back, not the lower. */
 	if (deferred && (r = prepare_unsynced(ovl, ino, &ticket, tmp, a.loc.fd, a.loc.name, true)) < 0)
 		goto cleanup;
@@ -615,6 +618,7 @@ int copyup_orphan(struct ovl *ovl, struct ovl_inode *ino, int src_fd, int l, int
 		return r;
 	if ((r = copy_attrs(ovl, ino, &st, &dst, &override)) < 0)
 		return ovl_fail(ovl, op, ino, NULL, UPPER, "set attributes", -r);
+	copy_caps(&src, &dst);
 	return TAKE_FD(fd);
 }
 

@@ -27,6 +27,12 @@ chmod 0651 "$L/opened"
 setfattr -n user.keep -v opened "$L/opened" 2>/dev/null
 echo lower >"$L/changed"
 chmod 0640 "$L/changed"
+echo lower >"$L/capped"
+if is_root_mode && command -v setcap >/dev/null; then
+	setcap cap_net_raw+ep "$L/capped" || fail "setcap on the lower layer failed"
+else
+	note "file capabilities of a removed file not checked: needs root mode and setcap (libcap2-bin)"
+fi
 echo lower >"$L/trunc"
 chmod 0640 "$L/trunc"
 touch -d '2001-02-03 04:05:06.123456789' "$L/trunc"
@@ -103,6 +109,21 @@ except OSError:
 check(os.path.getsize(os.path.join(U, "changed")) == 6 and
       os.stat(os.path.join(U, "changed")).st_blocks == 0, "changed: not a metadata-only copy")
 open_then_remove("changed", os.unlink)
+
+# File capabilities survive the private copy of a removed lower file that fchmod makes (a
+# write would drop them, chmod does not). Set on the lower layer in root mode only.
+p = os.path.join(M, "capped")
+try:
+    caps = os.getxattr(p, "security.capability")
+except OSError:
+    caps = None
+if caps is not None:
+    fd = os.open(p, os.O_RDWR)
+    os.unlink(p)
+    os.fchmod(fd, 0o750)
+    check(os.getxattr(fd, "security.capability") == caps,
+          "capped: the capabilities of a removed file were lost by its private copy")
+    os.close(fd)
 with open(os.path.join(M, "upper2"), "w") as f:
     f.write("upper\n")
 with open(os.path.join(M, "other"), "w") as f:
