@@ -348,7 +348,7 @@ destroy:
 out:
 	/* Copies still waiting for their fsync get it now: a clean exit leaves none pending. */
 	pending_shutdown(&ovl);
-	writefds_shutdown(&ovl);
+	writefds_shutdown();
 	/* Free what the session used, so that leak checkers (the ASan build, valgrind) see a
 	 * clean exit and report only real leaks. */
 	inode_table_destroy(&ovl);

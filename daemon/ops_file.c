@@ -656,7 +656,7 @@ void op_fsync(fuse_req_t req, fuse_ino_t n, int datasync, struct fuse_file_info 
 {
 	struct ovl *ovl = req_ovl(req);
 	struct ovl_inode *ino = node(ovl, n);
-	struct data_io io = { .fd = -1, .held = NULL };
+	struct data_io io = { .fd = -1 };
 	int r = 0;
 	/* Data never copied up has nothing of ours to sync. */
 	if (handle_of(fi) || (inode_layer(ino) == UPPER && !__atomic_load_n(&ino->metacopy,
@@ -704,7 +704,7 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t in, off_t off_in, struct fuse
 			int flags)
 {
 	struct ovl *ovl = req_ovl(req);
-	struct data_io src, dst = { .fd = -1, .held = NULL };
+	struct data_io src, dst = { .fd = -1 };
 	int r = read_io(ovl, node(ovl, in), fi_in, &src);
 	if (r == 0)
 		r = write_io(ovl, node(ovl, out), fi_out, &dst);

@@ -133,9 +133,8 @@ void writefds_drop(struct ovl *ovl, struct ovl_inode *ino)
 	}
 }
 
-void writefds_shutdown(struct ovl *ovl)
+void writefds_shutdown(void)
 {
-	(void)ovl;
 	pthread_mutex_lock(&wfds.lock);
 	wfds.stop = true;
 	pthread_cond_signal(&wfds.wake);

@@ -22,4 +22,4 @@ void writefds_put(struct ovl_inode *ino);
 /* INO is being freed: close its write fd. */
 void writefds_drop(struct ovl *ovl, struct ovl_inode *ino);
 /* Stop the thread (at exit, before the inodes are freed). */
-void writefds_shutdown(struct ovl *ovl);
+void writefds_shutdown(void);
