@@ -59,9 +59,10 @@ for trial in $(seq 1 "$TRIALS"); do
 	[ "$rc" = 0 ] || fail "trial $trial (seed $((SEED + trial)), writeback=$wb, kill after ${delay_ms}ms): workload failed: $(cat "$T/wl.err")"
 	# An EIO is the kill's only if it came after it (writeback cache: close() was flushing
 	# pages when the daemon died); one from a live daemon is a bug.
-	eio_ns=$(sed -n 's/^K EIO //p' "$log")
+	eio_line=$(sed -n 's/^K EIO //p' "$log")
+	eio_ns=${eio_line%% *}
 	if [ -n "$eio_ns" ]; then
-		[ "$wb" = 1 ] || fail "trial $trial (seed $((SEED + trial)), writeback=0, kill after ${delay_ms}ms): EIO without the writeback cache, on $(grep '^B ' "$log" | tail -1)"
+		[ "$wb" = 1 ] || fail "trial $trial (seed $((SEED + trial)), writeback=0, kill after ${delay_ms}ms): EIO without the writeback cache ${eio_line#* }, $(( (eio_ns - kill_ns) / 1000 ))us after the kill, on $(grep '^B ' "$log" | tail -1); the daemon logged: $(grep -E 'warning|error' "$T/daemon.mnt.log" | tail -3)"
 		[ "$eio_ns" -ge "$kill_ns" ] ||
 			fail "trial $trial (seed $((SEED + trial)), writeback=$wb, kill after ${delay_ms}ms): EIO $(( (kill_ns - eio_ns) / 1000 ))us before the daemon was killed, on $(grep '^B ' "$log" | tail -1)"
 		eio_kills=$((eio_kills + 1))

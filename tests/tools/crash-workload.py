@@ -204,7 +204,13 @@ def run(mnt, log, seed):
                 # is the kill only if the mount is dead now and the EIO came after the kill:
                 # the time lets crash-daemon.sh check the second part.
                 if e.errno == errno.EIO and mount_dead(mnt):
-                    lg.write(f"K EIO {when}\n")
+                    # Which call: an EIO from close() replaces the write's error, which
+                    # Python keeps as the context.
+                    before = e.__context__
+                    how = ("from close(), after the write got "
+                           f"{errno.errorcode.get(before.errno, before.errno)}"
+                           if isinstance(before, OSError) else "from the call itself")
+                    lg.write(f"K EIO {when} {how}\n")
                     return 0
                 lg.write(f"X {errno.errorcode.get(e.errno, e.errno)}\n")
                 die(f"{op}: unexpected error {e}")
