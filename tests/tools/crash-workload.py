@@ -200,9 +200,11 @@ def run(mnt, log, seed):
                     return 0
                 # With the writeback cache, close() flushes the page cache; when the daemon
                 # dies meanwhile, the kernel ends the unanswered WRITEs with ECONNABORTED and
-                # turns that into EIO (a mapping error, as for any lost write-back data). It
-                # is the kill only if the mount is dead now and the EIO came after the kill:
-                # the time lets crash-daemon.sh check the second part.
+                # turns that into EIO (a mapping error, as for any lost write-back data).
+                # Without it, a WRITE whose data the kernel was copying into the dying
+                # daemon's buffer ends with EIO (crash-daemon.sh says why). It is the kill
+                # only if the mount is dead now and the EIO came after the kill: the time
+                # lets crash-daemon.sh check the second part.
                 if e.errno == errno.EIO and mount_dead(mnt):
                     # Which call: an EIO from close() replaces the write's error, which
                     # Python keeps as the context.
