@@ -189,14 +189,18 @@ void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 		op_release(NULL, n, fi);
 }
 
-static void no_handle(struct fuse_file_info *fi);
-
 void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	       struct fuse_file_info *fi)
 {
 	struct ovl *ovl = req_ovl(req);
 	struct ovl_inode *p = node(ovl, parent);
 	bool replaced;
+	/* Without handles a CREATE buys nothing but a RELEASE round trip at close: told ENOSYS
+	 * once, the kernel makes new files with MKNOD (op_mknod) and opens them itself. */
+	if (ovl->no_open) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	if (ovl->read_only) {
 		fuse_reply_err(req, EROFS);
 		return;
@@ -217,10 +221,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct ovl_inode *ino;
 	struct stat st;
 	int r = ovl_lookup(ovl, p, name, &ino, &st);
-	if (r == 0 && ovl->no_open) {
-		close(fd);
-		no_handle(fi);
-	} else if (r == 0 && (r = attach_file(ovl, fi, fd, UPPER, 0, fi->flags, unreadable)) < 0)
+	if (r == 0 && (r = attach_file(ovl, fi, fd, UPPER, 0, fi->flags, unreadable)) < 0)
 		inode_unref(ovl, ino);
 	if (r < 0) {
 		close(fd);
@@ -347,15 +348,6 @@ static void data_fd_install(struct ovl *ovl, struct ovl_inode *ino, int fd, int 
 		ino->data_fd_gen = gen;
 	}
 	pthread_mutex_unlock(&ino->lock);
-}
-
-/* CREATE with no_open: the fd was for creating the file only, since writes open their own
- * (data_fd_install): the handle the kernel is given is none. */
-static void no_handle(struct fuse_file_info *fi)
-{
-	fi->fh = 0;
-	fi->keep_cache = 1;
-	fi->noflush = 1;
 }
 
 /* An fd on INO's data for a request without a handle: read-only for reads (a read-write
