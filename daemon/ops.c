@@ -81,7 +81,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * kernel drop the pages itself. libfuse's default, auto_inval_data, made the kernel drop
 	 * all of a file's pages whenever a GETATTR showed a new mtime, and without the writeback
 	 * cache that is after every write of ours: a make that wrote an object file, stat()ed it
-	 * and linked it read it back through us (a fifth of the READs of the benchmark's
+	 * and linked it read it back through us (over a quarter of the READs of the benchmark's
 	 * compile). With timeout=0 the user asked to see changes made behind our back, and
 	 * mtime is the only sign of one that keeps the size. */
 	if (ovl->timeout > 0)
