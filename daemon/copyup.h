@@ -23,10 +23,10 @@ int copyup_link_index(struct ovl *ovl, struct ovl_inode *parent, const char *nam
 		      const struct stat *lower_st);
 
 /* The data of INO, whose last name is gone (removed while open), read through SRC_FD (on
- * layer L), copied with its owner, mode, times, xattrs and file capabilities into a nameless file in the work
- * directory, for writes and attribute changes that must not reach the lower layer. The
- * metadata comes from META_FD when it is not -1 (a metacopy's upper file). Returns the new
- * file's fd (O_RDWR), or -errno (logged). */
+ * layer L), copied with its owner, mode, times, xattrs and file capabilities into a nameless
+ * file in the work directory, for writes and attribute changes that must not reach the lower
+ * layer. The metadata comes from META_FD when it is not -1 (a metacopy's upper file).
+ * Returns the new file's fd (O_RDWR), or -errno (logged). */
 int copyup_orphan(struct ovl *ovl, struct ovl_inode *ino, int src_fd, int l, int meta_fd);
 
 /* Copy a directory and everything under it to the upper layer and make it opaque, so it can

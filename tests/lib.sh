@@ -159,6 +159,12 @@ ovl_umount() {
 	fi
 }
 
+# ovl_requests OPCODE [MNT]: how many OPCODE requests (LOOKUP, READ...) the daemon of MNT
+# (default $T/mnt) has received so far, from libfuse's request trace: mount it with -d.
+ovl_requests() {
+	grep -c "opcode: $1 " "$T/daemon.$(basename "${2:-$T/mnt}").log" || true
+}
+
 # The standard layout: $T/lower1 (top) $T/lower2, $T/upper, $T/work, $T/mnt.
 make_layers() {
 	mkdir -p "$T/lower1" "$T/lower2" "$T/upper" "$T/work" "$T/mnt"

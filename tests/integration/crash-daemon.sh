@@ -67,7 +67,7 @@ for trial in $(seq 1 "$TRIALS"); do
 	eio_ns=${eio_line%% *}
 	if [ -n "$eio_ns" ]; then
 		[ "$eio_ns" -ge "$kill_ns" ] ||
-			fail "trial $trial (seed $((SEED + trial)), writeback=$wb, kill after ${delay_ms}ms): EIO $(( (kill_ns - eio_ns) / 1000 ))us before the daemon was killed, on $(grep '^B ' "$log" | tail -1)"
+			fail "trial $trial (seed $((SEED + trial)), writeback=$wb, kill after ${delay_ms}ms): EIO ${eio_line#* }, $(( (kill_ns - eio_ns) / 1000 ))us before the daemon was killed, on $(grep '^B ' "$log" | tail -1)"
 		eio_kills=$((eio_kills + 1))
 	fi
 	drop_dead_mount "$T/mnt"

@@ -43,10 +43,10 @@ sh -c "echo more >>'$M/r'"
 expect r $r_mode "append with CAP_FSETID"
 
 # The kernel asks for security.capability at most once per file now, not once per write.
-before=$(grep -c 'opcode: GETXATTR' "$T/daemon.mnt.log" || true)
+before=$(ovl_requests GETXATTR)
 for i in $(seq 1 20); do echo "line $i" >>"$M/plain"; done
 sync "$M/plain"
-after=$(grep -c 'opcode: GETXATTR' "$T/daemon.mnt.log" || true)
+after=$(ovl_requests GETXATTR)
 [ $((after - before)) -le 1 ] ||
 	fail "20 appends cost $((after - before)) GETXATTR requests (the kernel still checks capabilities per write)"
 

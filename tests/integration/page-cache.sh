@@ -5,20 +5,19 @@
 # Before, a build that wrote an object file, stat()ed it and linked it read it all back
 # through the daemon. Counted in the daemon's request trace; what is read must be what was
 # written, through write() and through a shared mapping. With timeout=0 the user asked to
-# see changes made behind the daemon's back, and a same-size change to an upper file shows.
+# see changes made behind the daemon's back, and a same-size change to a layer file shows.
 . "$(dirname "$0")/../lib.sh"
 make_layers
 M=$T/mnt
-reads() { grep -c 'opcode: READ ' "$T/daemon.mnt.log" || true; }
 
 for wb in 0 1; do
 	ovl_mount "$M" "$OVL_OPTS,writeback=$wb" -d
 	head -c $((1 << 20)) /dev/urandom >"$T/a.bin"
 	dd if="$T/a.bin" of="$M/a.bin" bs=64k status=none conv=fsync
-	before=$(reads)
+	before=$(ovl_requests READ)
 	stat "$M/a.bin" >/dev/null
 	cmp -s "$T/a.bin" "$M/a.bin" || fail "writeback=$wb: the file reads back differently"
-	n=$(($(reads) - before))
+	n=$(($(ovl_requests READ) - before))
 	[ "$n" -eq 0 ] ||
 		fail "writeback=$wb: reading back a file just written, after a stat, sent $n READs to the daemon (the kernel dropped its pages when it saw the new mtime)"
 

@@ -8,12 +8,11 @@
 . "$(dirname "$0")/../lib.sh"
 make_layers
 M=$T/mnt
-count() { grep -c "opcode: $1 " "$T/daemon.mnt.log" || true; }
 for i in $(seq 1 20); do printf 'lower %s\n' "$i" >"$T/lower1/l$i"; done
 
 ovl_mount "$M" "$OVL_OPTS,writeback=0" -d
 (umask 027 && for i in $(seq 1 20); do printf 'new %s\n' "$i" >"$M/n$i"; done)
-creates=$(count CREATE) releases=$(count RELEASE)
+creates=$(ovl_requests CREATE) releases=$(ovl_requests RELEASE)
 [ "$releases" -eq 0 ] || fail "20 new files cost $releases RELEASE requests"
 [ "$creates" -le 1 ] || fail "20 new files cost $creates CREATE requests (at most the first, answered ENOSYS)"
 for i in 1 20; do
@@ -21,7 +20,7 @@ for i in 1 20; do
 	[ "$(stat -c %a "$M/n$i")" = 640 ] || fail "n$i: mode $(stat -c %a "$M/n$i") under umask 027, want 640"
 done
 for i in $(seq 1 20); do cat "$M/l$i" >/dev/null; done
-opens=$(count OPEN) releases=$(count RELEASE)
+opens=$(ovl_requests OPEN) releases=$(ovl_requests RELEASE)
 [ "$opens" -le 1 ] || fail "reading 20 files cost $opens OPEN requests"
 [ "$releases" -eq 0 ] || fail "reading 20 files cost $releases RELEASE requests"
 python3 - "$M" <<'EOF' || fail "creating files through the mount went wrong (see above)"
@@ -46,6 +45,6 @@ rm -f "$T/upper/n"*
 ovl_mount "$M" "$OVL_OPTS,writeback=1" -d
 for i in $(seq 1 5); do printf 'wb %s\n' "$i" >"$M/w$i"; done
 [ "$(cat "$M/w5")" = "wb 5" ] || fail "writeback=1: w5 reads $(cat "$M/w5")"
-[ "$(count CREATE)" -ge 5 ] || fail "writeback=1: 5 new files cost $(count CREATE) CREATE requests, want 5"
+[ "$(ovl_requests CREATE)" -ge 5 ] || fail "writeback=1: 5 new files cost $(ovl_requests CREATE) CREATE requests, want 5"
 ovl_umount "$M"
 true
