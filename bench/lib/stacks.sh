@@ -49,6 +49,12 @@ native_view() {
 	tree)
 		mkdir -p "$d/data"
 		cp -a "$LOWER/linux" "$d/linux"
+		# A copy has new inode numbers and ctimes, so git's index no longer matches it, and
+		# every git command in the build (the kernel's scripts/setlocalversion runs
+		# `git status`) would hash all 80k files again (3.8 s of a 32.6 s native compile here).
+		# The overlays show the lower's inode numbers and times, whose index is current; a
+		# user's own checkout is the same. Refresh the copy's index, untimed.
+		git -C "$d/linux" update-index -q --refresh >/dev/null 2>&1 || true
 		;;
 	*) die "unknown need $need" ;;
 	esac
