@@ -122,16 +122,19 @@ daemon_ticks() {
 	fi
 }
 
-# run_workload WORKLOAD: all runs of one workload on every stack, stacks one after the other
-# so that they see the machine in the same state.
+# run_workload WORKLOAD: all runs of one workload on every stack, the stacks taking turns (run 1
+# of each stack, then run 2 of each, ...). This machine's speed drifts over minutes (a native
+# stat pass took 0.24 s for a while and 0.19 s after, disk flushes come in slow and fast
+# spells); with all runs of one stack before the next, such a drift fell on one stack's cells
+# and moved the ratios, taking turns spreads it over all of them.
 run_workload() {
 	local wl=$1 stack i n=$RUNS
 	[ "$wl" = compile ] && n=$COMPILE_RUNS
 	note "$wl: ${WL_LABEL[$wl]} ($n runs per stack)"
 	CUR_WL=$wl
-	for stack in "${STACKS[@]}"; do
-		CUR_STACK=$stack
-		for i in $(seq 1 "$n"); do
+	for i in $(seq 1 "$n"); do
+		for stack in "${STACKS[@]}"; do
+			CUR_STACK=$stack
 			stack_up "$stack" "${WL_NEED[$wl]}" || { stack_down; continue; }
 			if [ "${WL_SHAPE[$wl]}" = reader ]; then
 				run_pass "$wl" "$stack" "$wl-first" && run_pass "$wl" "$stack" "$wl" nosync && after_reader "$wl" "$stack"
@@ -140,9 +143,12 @@ run_workload() {
 			fi
 			stack_down
 		done
+		[ "$wl" = copy-up ] && copy_up_reference
+	done
+	for stack in "${STACKS[@]}"; do
 		note "  $stack: $(samples "$wl" "$stack" | tr '\n' ' ')"
 	done
-	[ "$wl" = copy-up ] && copy_up_reference
+	[ "$wl" = copy-up ] && note "  cp --reflink=auto: $(samples copy-up-ref native | tr '\n' ' ')"
 	return 0
 }
 
@@ -168,22 +174,20 @@ after_reader() {
 # The reference for copy-up: `cp --reflink=auto` of the same file onto the same filesystem
 # as the uppers (clones where the filesystem can, copy_file_range otherwise), without and with
 # an fsync of the copy (the overlays fsync copied-up data before it appears).
+# One run of each, taking its turn after the stacks' run of the same round.
 copy_up_reference() {
-	local i d="$SCRATCH/copy-ref" t0 t1
-	for i in $(seq 1 "$RUNS"); do
-		for as in copy-up-ref copy-up-ref-fsync; do
-			rm -rf "$d" && mkdir -p "$d"
-			sync
-			t0=$(now_us)
-			if [ "$as" = copy-up-ref ]; then
-				cp --reflink=auto "$LOWER/data/$BIG_NAME" "$d/"
-			else
-				cp --reflink=auto "$LOWER/data/$BIG_NAME" "$d/" && sync "$d/$BIG_NAME"
-			fi
-			t1=$(now_us)
-			record "$as" native "$(us_to_s $((t1 - t0)))"
-		done
+	local d="$SCRATCH/copy-ref" t0 t1
+	for as in copy-up-ref copy-up-ref-fsync; do
+		rm -rf "$d" && mkdir -p "$d"
+		sync
+		t0=$(now_us)
+		if [ "$as" = copy-up-ref ]; then
+			cp --reflink=auto "$LOWER/data/$BIG_NAME" "$d/"
+		else
+			cp --reflink=auto "$LOWER/data/$BIG_NAME" "$d/" && sync "$d/$BIG_NAME"
+		fi
+		t1=$(now_us)
+		record "$as" native "$(us_to_s $((t1 - t0)))"
 	done
 	rm -rf "$d"
-	note "  cp --reflink=auto: $(samples copy-up-ref native | tr '\n' ' ')"
 }
