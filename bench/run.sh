@@ -204,6 +204,8 @@ trap 'exit 143' TERM
 # measured does not pay for reading the disk and the others do not profit from it.
 note "warming the page cache with the lower layer"
 tar -cf - -C "$LOWER" . | cat >/dev/null
+hold_host_memory
+note "host memory: $HOST_MEMORY"
 
 CPU_BEFORE=$(cpu_snapshot)
 probe_stacks

@@ -100,6 +100,7 @@ machine_info() {
 		echo "- fuse-overlayfs: $(fuse-overlayfs --version 2>/dev/null | sed -n 's/^fuse-overlayfs: //p'), libfuse $(fusermount3 --version 2>&1 | awk '{ print $NF }')"
 	echo "- Command: \`$COMMAND_LINE\`"
 	echo "- Runs: $RUNS per workload and stack ($COMPILE_RUNS for compile); medians shown, ratio to native in parentheses"
+	echo "- Host memory: $HOST_MEMORY"
 	echo "- Other load: processes other than the benchmark used $OTHER_CPU% of the machine's CPU time during the run (kernel threads such as writeback included)$( [ "$OTHER_CPU" -ge 10 ] && echo ": **the machine was shared, elapsed times are noisy; compare CPU times too**")"
 }
 
