@@ -3,7 +3,8 @@
 # Antares overlay benchmark: how much slower is a build inside the overlay than outside it?
 #
 # Mounts the same lower tree (the Debian kernel source, ~84k entries, made a git repository,
-# plus a big data file) four ways, one after the other, and times the same workloads on each:
+# plus a big data file) four ways, and times the same workloads on each, the stacks taking
+# turns run by run:
 #
 #   native            the tree itself (writing workloads work on a scratch copy)
 #   overlayfs         kernel overlayfs: what the kernel can do
@@ -21,7 +22,9 @@
 # and written as Markdown and CSV (bench/results/latest.{md,csv}; quick.{md,csv} for --quick).
 # doc/performance.md explains the workloads and keeps the reference numbers.
 #
-# Runs as root (it mounts). Unmounts everything it mounted when it exits, also on Ctrl-C.
+# Runs as root (it mounts). Unmounts everything it mounted when it exits, also on Ctrl-C. On a
+# virtual machine that hands free memory back to its host (free page reporting), it holds
+# that off for the run and restores the setting at exit (lib/util.sh, hold_host_memory).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -51,6 +54,9 @@ Usage: bench/run.sh [OPTIONS]
   --out PREFIX     write PREFIX.md and PREFIX.csv (default bench/results/latest)
   --no-install     do not apt-get install missing packages
   -h, --help       this help
+
+Needs root. On a machine with free page reporting (a VM giving free memory back to its
+host), reporting is held off for the run and the setting is restored at exit.
 EOF
 }
 
