@@ -106,8 +106,12 @@ hold_host_memory() {
 	REPORTING_WAS=$was
 	# Leave 1 GiB free: the point is to touch pages, not to push the page cache out.
 	free_mib=$(awk '/^MemFree:/ { printf "%d", $2 / 1024 - 1024 }' /proc/meminfo)
-	[ "$free_mib" -gt 0 ] && { "$BIN/prefault" "$free_mib" || note "prefault of $free_mib MiB failed"; }
-	HOST_MEMORY="free page reporting to the host held off during the run (order $was → 11) after touching ${free_mib} MiB of free memory once"
+	HOST_MEMORY="free page reporting to the host held off during the run (order $was → 11)"
+	if [ "$free_mib" -gt 0 ] && "$BIN/prefault" "$free_mib"; then
+		HOST_MEMORY="$HOST_MEMORY after touching $free_mib MiB of free memory once"
+	else
+		HOST_MEMORY="$HOST_MEMORY, but free memory could not be touched first: pages handed back before the run still fault in the host"
+	fi
 }
 
 restore_host_memory() {

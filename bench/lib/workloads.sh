@@ -124,9 +124,9 @@ daemon_ticks() {
 
 # run_workload WORKLOAD: all runs of one workload on every stack, the stacks taking turns (run 1
 # of each stack, then run 2 of each, ...). This machine's speed drifts over minutes (a native
-# stat pass took 0.24 s for a while and 0.19 s after, disk flushes come in slow and fast
-# spells); with all runs of one stack before the next, such a drift fell on one stack's cells
-# and moved the ratios, taking turns spreads it over all of them.
+# stat pass took 0.24 s for a while and 0.19 s after); with all runs of one stack before the
+# next, such a drift fell on one stack's cells and moved the ratios, taking turns spreads it
+# over all of them.
 run_workload() {
 	local wl=$1 stack i n=$RUNS
 	[ "$wl" = compile ] && n=$COMPILE_RUNS
