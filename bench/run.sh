@@ -212,6 +212,10 @@ note "warming the page cache with the lower layer"
 tar -cf - -C "$LOWER" . | cat >/dev/null
 hold_host_memory
 note "host memory: $HOST_MEMORY"
+# The machine's cost of a round trip between two processes, the floor under every FUSE
+# request (bench/pingpong.c); the report prints it with the machine's other facts.
+ROUND_TRIP=$("$BIN/pingpong") || ROUND_TRIP=""
+note "round trip between two processes (µs, anywhere / on one CPU): ${ROUND_TRIP:-not measured}"
 
 CPU_BEFORE=$(cpu_snapshot)
 probe_stacks
