@@ -16,7 +16,8 @@
 # fsync, copy-up of a 1 GiB lower file by a 1-byte append (with `cp --reflink=auto` of the
 # same file as the reference), chmod of 1,000 lower files, 2,000 SQLite WAL autocommit
 # inserts, and a kernel compile (make defconfig && make -j2 lib/). Also the daemons' peak
-# RSS after the stat workload and the mount-to-ready time.
+# RSS after the stat workload and the mount-to-ready time, and the machine's cost of a round
+# trip between two processes (the floor under every FUSE request).
 #
 # Each cell is the median of several runs, with its ratio to native. The result is printed
 # and written as Markdown and CSV (bench/results/latest.{md,csv}; quick.{md,csv} for --quick).
