@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 	}
 	double free_us = measure(rounds, 0), one_us = measure(rounds, 1);
 	if (free_us < 0 || one_us < 0) {
-		perror("pingpong");
+		fprintf(stderr, "pingpong: could not pass a byte back and forth %ld times%s\n", rounds,
+			one_us < 0 && free_us >= 0 ? " on CPU 0" : "");
 		return 1;
 	}
 	printf("%.1f %.1f\n", free_us, one_us);

@@ -99,14 +99,19 @@ hold_host_memory() {
 	[ -e "$REPORTING_ORDER" ] || return 0
 	local was free_mib
 	was=$(cat "$REPORTING_ORDER")
-	if ! echo 11 >"$REPORTING_ORDER" 2>/dev/null; then
+	if [ "$was" -ge 11 ]; then
+		# Held off already (some machines set it on the kernel command line): nothing to
+		# restore, but free memory may still have been handed back before, so touch it.
+		HOST_MEMORY="free page reporting to the host already held off (order $was)"
+	elif ! echo 11 >"$REPORTING_ORDER" 2>/dev/null; then
 		HOST_MEMORY="free page reporting to the host on (order $was) and could not be held off: rows that fill the page cache are noisy"
 		return 0
+	else
+		REPORTING_WAS=$was
+		HOST_MEMORY="free page reporting to the host held off during the run (order $was → 11)"
 	fi
-	REPORTING_WAS=$was
 	# Leave 1 GiB free: the point is to touch pages, not to push the page cache out.
 	free_mib=$(awk '/^MemFree:/ { printf "%d", $2 / 1024 - 1024 }' /proc/meminfo)
-	HOST_MEMORY="free page reporting to the host held off during the run (order $was → 11)"
 	if [ "$free_mib" -gt 0 ] && "$BIN/prefault" "$free_mib"; then
 		HOST_MEMORY="$HOST_MEMORY after touching $free_mib MiB of free memory once"
 	else
