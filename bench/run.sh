@@ -186,6 +186,8 @@ SCRATCH=$(mktemp -d "$CACHE/run.XXXXXX")
 # the allocator then reads and skips every inode freed in the last 5 minutes, one by one, for
 # each create: untarring 20,000 files natively took 7.4 s instead of 0.5 s, and whichever stack
 # ran after a big delete paid for it. A filesystem that has no such flag just ignores it.
+# It was not always enough: the untar row also drops the page cache before each run
+# (lib/util.sh, forget_freed_inodes).
 chattr +T "$SCRATCH" 2>/dev/null || true
 RAW="$SCRATCH/raw.tsv"
 # Run a copy of the daemon: a rebuild of the source tree during a long run must not mix two
@@ -207,10 +209,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Warm the host page cache with the whole lower (tree and big file), so that the first stack
-# measured does not pay for reading the disk and the others do not profit from it.
 note "warming the page cache with the lower layer"
-tar -cf - -C "$LOWER" . | cat >/dev/null
+warm_lower
 hold_host_memory
 note "host memory: $HOST_MEMORY"
 # The machine's cost of a round trip between two processes, the floor under every FUSE

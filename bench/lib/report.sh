@@ -101,6 +101,7 @@ machine_info() {
 	echo "- Command: \`$COMMAND_LINE\`"
 	echo "- Runs: $RUNS per workload and stack ($COMPILE_RUNS for compile); medians shown, ratio to native in parentheses"
 	echo "- Host memory: $HOST_MEMORY"
+	echo "- Freed inodes: $FREED_INODES"
 	if [ -n "${ROUND_TRIP:-}" ]; then
 		local rt_free rt_one
 		read -r rt_free rt_one <<<"$ROUND_TRIP"

@@ -119,6 +119,35 @@ hold_host_memory() {
 	fi
 }
 
+# Freed inodes. ext4 without a journal (the reference machine's /var/tmp) does not reuse an
+# inode freed in the last 60 s (360 s while its inode table block is dirty) as long as that
+# block is in the buffer cache: every create reads and skips each such inode of its group, one
+# by one. chattr +T on the scratch directory (run.sh) spreads the runs over inode groups, but
+# not always far enough: the untar row still took 16-20 s instead of 6-9 s in whichever runs
+# landed among the 20,000 inodes the run before had just deleted, and the FUSE stacks' cells
+# swung between the two (2026-11-30: antares 6.4 s after the page cache was dropped, 16.2 s
+# straight after an untar + rm). So before each untar run the clean page cache is dropped
+# (the inode table blocks with it, which is all the check looks at), and what the run reads
+# is read back. FREED_INODES says what was done, for the report.
+FREED_INODES="nothing done (the untar row did not run)"
+forget_freed_inodes() {
+	sync
+	if echo 1 >/proc/sys/vm/drop_caches 2>/dev/null; then
+		FREED_INODES="the clean page cache is dropped before each untar run (untimed), so that ext4's check of recently freed inodes finds none cached; the tar and the programs are read back before the timed pass"
+	else
+		FREED_INODES="the page cache could not be dropped before the untar runs: a run that creates its files among the inodes the run before freed can take twice as long on ext4 without a journal"
+	fi
+	cat "$SMALL_TAR" >/dev/null
+	local p
+	for p in tar rm mkdir timeout; do "$p" --version >/dev/null; done
+}
+
+# warm_lower: read the whole lower layer (tree and big file) into the host page cache, so that
+# the first stack measured does not pay for reading the disk and the others do not profit.
+warm_lower() {
+	tar -cf - -C "$LOWER" . | cat >/dev/null
+}
+
 restore_host_memory() {
 	[ -n "$REPORTING_WAS" ] && echo "$REPORTING_WAS" >"$REPORTING_ORDER" 2>/dev/null
 	REPORTING_WAS=""
