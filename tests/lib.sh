@@ -174,19 +174,44 @@ make_layers() {
 # tree_snapshot DIR: one line per object: path, type, mode, size and content hash (or
 # link target); OWNERS=1 adds uid:gid. Sorted, so two trees compare with diff.
 tree_snapshot() {
-	(cd "$1" && find . -mindepth 1 -printf '%P\0' | sort -z | while IFS= read -r -d '' p; do
-		local t m s h="" o=""
-		t=$(stat -c '%F' -- "$p")
-		m=$(stat -c '%a' -- "$p")
-		s=$(stat -c '%s' -- "$p")
-		[ -n "${OWNERS:-}" ] && o=" $(stat -c '%u:%g' -- "$p")"
-		case "$t" in
-		"regular file"|"regular empty file") h=$(sha256sum -- "$p" | cut -c1-16) ;;
-		"symbolic link") h="-> $(readlink -- "$p")"; m=- ;;
-		directory) s=- ;;
-		esac
-		printf '%s|%s|%s|%s|%s%s\n' "$p" "$t" "$m" "$s" "$h" "$o"
-	done)
+	# A fixed number of processes, whatever the size of the tree: one find for the metadata,
+	# one for the order, one sha256sum for all contents (process start-up is most of the cost
+	# on a slow machine: seven per object made bad-input.sh take over a minute).
+	(
+		cd "$1" || exit 1
+		local p meta link y m s o t h
+		local -A info target hash
+		local -a files=()
+		while IFS= read -r -d '' p && IFS= read -r -d '' meta && IFS= read -r -d '' link; do
+			info[$p]=$meta
+			target[$p]=$link
+			[ "${meta%% *}" = f ] && files+=("$p")
+		done < <(find . -mindepth 1 -printf '%P\0%y %m %s %U:%G\0%l\0')
+		# -z: NUL-terminated lines and names printed as they are ("HASH  NAME"). A file that
+		# cannot be read gets no line, so its hash stays empty.
+		if [ "${#files[@]}" -gt 0 ]; then
+			while IFS= read -r -d '' p; do
+				hash[${p:66}]=${p:0:16}
+			done < <(sha256sum -z -- "${files[@]}" 2>/dev/null)
+		fi
+		while IFS= read -r -d '' p; do
+			[ -n "${info[$p]+set}" ] || continue # gone between the two finds
+			read -r y m s o <<<"${info[$p]}"
+			h=""
+			case $y in
+			f) t="regular file"; [ "$s" = 0 ] && t="regular empty file"; h=${hash[$p]:-} ;;
+			d) t=directory; s=- ;;
+			l) t="symbolic link"; h="-> ${target[$p]}"; m=- ;;
+			c) t="character special file" ;;
+			b) t="block special file" ;;
+			p) t=fifo ;;
+			s) t=socket ;;
+			*) t="unknown ($y)" ;;
+			esac
+			[ -n "${OWNERS:-}" ] || o=""
+			printf '%s|%s|%s|%s|%s%s\n' "$p" "$t" "$m" "$s" "$h" "${o:+ $o}"
+		done < <(find . -mindepth 1 -printf '%P\0' | sort -z)
+	)
 }
 
 # Byte-level fingerprint of a layer, including xattrs, to prove it was not modified.
