@@ -1,14 +1,23 @@
-/* Our own reads and writes of /dev/fuse (libfuse's custom I/O hook), for one thing libfuse
- * 3.14 can neither negotiate nor pass on: FUSE_HANDLE_KILLPRIV_V2.
+/* Our own reads and writes of /dev/fuse (libfuse's custom I/O hook), for two things libfuse
+ * 3.14 does not pass on to the kernel: FUSE_HANDLE_KILLPRIV_V2 and FUSE_PARALLEL_DIROPS.
  *
- * Without it the kernel asks us for security.capability before every write to a file (a
- * GETXATTR round trip per write: two of the five requests of an SQLite commit). With it the
- * kernel remembers that a file has nothing to kill, and instead tells us, in a flag of the
- * request, when a write, truncation or change of owner by a caller without CAP_FSETID must
- * clear the setuid and setgid bits; the capability attribute of an upper file the host kernel
- * clears itself when we write, truncate or chown it. libfuse drops those flags, so they are
- * read here from the raw request and kept for the thread that processes it: libfuse reads a
- * request and processes it on the same thread. */
+ * KILLPRIV_V2. Without it the kernel asks us for security.capability before every write to a
+ * file (a GETXATTR round trip per write: two of the five requests of an SQLite commit). With
+ * it the kernel remembers that a file has nothing to kill, and instead tells us, in a flag of
+ * the request, when a write, truncation or change of owner by a caller without CAP_FSETID
+ * must clear the setuid and setgid bits; the capability attribute of an upper file the host
+ * kernel clears itself when we write, truncate or chown it. libfuse drops those flags, so they
+ * are read here from the raw request and kept for the thread that processes it: libfuse reads
+ * a request and processes it on the same thread.
+ *
+ * PARALLEL_DIROPS. libfuse 3.14 asks for it by default (FUSE_CAP_PARALLEL_DIROPS is in
+ * conn->want) but never puts the flag into its INIT reply, so the kernel took a lock on the
+ * directory around every LOOKUP and READDIR in it: one lookup in a directory at a time, and
+ * one that waited for a slow lower layer held up every other lookup in that directory
+ * (stuck-lower.sh). Lookups and listings of one directory may run in parallel here: a lookup
+ * changes nothing of its directory (the inode table settles two lookups of one object,
+ * inode_insert), listings keep their own lock (ops_dir.c), and the kernel still excludes
+ * them while the directory changes (create, unlink, rename take its lock exclusively). */
 #include <errno.h>
 #include <linux/fuse.h>
 #include <stddef.h>
@@ -19,9 +28,9 @@
 #include "devio.h"
 
 static __thread bool request_kills_suidgid;
-/* The INIT request's id and whether the kernel offered KILLPRIV_V2; the reply is patched. */
+/* The INIT request's id and what the kernel offered; the reply is patched. */
 static uint64_t init_unique;
-static bool init_offers_killpriv_v2;
+static bool init_offers_killpriv_v2, init_offers_parallel_dirops;
 
 bool devio_request_kills_suidgid(void)
 {
@@ -59,6 +68,7 @@ static void note_request(const void *buf, size_t len)
 	if (h.opcode == FUSE_INIT && arg_u32(buf, len, offsetof(struct fuse_init_in, flags), &v)) {
 		init_unique = h.unique;
 		init_offers_killpriv_v2 = v & FUSE_HANDLE_KILLPRIV_V2;
+		init_offers_parallel_dirops = v & FUSE_PARALLEL_DIROPS;
 		return;
 	}
 	for (size_t i = 0; i < sizeof(kill_flags) / sizeof(kill_flags[0]); i++)
@@ -86,11 +96,13 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 		struct fuse_out_header *o = iov[0].iov_base;
 		if (o->unique == init_unique) {
 			init_unique = 0;
+			struct fuse_init_out *out = iov[1].iov_base;
 			if (o->error == 0 && init_offers_killpriv_v2) {
-				struct fuse_init_out *out = iov[1].iov_base;
 				out->flags |= FUSE_HANDLE_KILLPRIV_V2;
 				ovl->killpriv_v2 = true;
 			}
+			if (o->error == 0 && init_offers_parallel_dirops)
+				out->flags |= FUSE_PARALLEL_DIROPS;
 		}
 	}
 	return writev(fd, iov, count);
