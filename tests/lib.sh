@@ -174,9 +174,9 @@ make_layers() {
 # tree_snapshot DIR: one line per object: path, type, mode, size and content hash (or
 # link target); OWNERS=1 adds uid:gid. Sorted, so two trees compare with diff.
 tree_snapshot() {
-	# A fixed number of processes, whatever the size of the tree: one find for the metadata,
-	# one for the order, one sha256sum for all contents (process start-up is most of the cost
-	# on a slow machine: seven per object made bad-input.sh take over a minute).
+	# A fixed number of processes, whatever the size of the tree: one find, one sort, one
+	# sha256sum for all contents (process start-up is most of the cost on a slow machine:
+	# seven per object made bad-input.sh take over a minute).
 	(
 		cd "$1" || exit 1
 		local p meta link y m s o t h
@@ -195,7 +195,6 @@ tree_snapshot() {
 			done < <(sha256sum -z -- "${files[@]}" 2>/dev/null)
 		fi
 		while IFS= read -r -d '' p; do
-			[ -n "${info[$p]+set}" ] || continue # gone between the two finds
 			read -r y m s o <<<"${info[$p]}"
 			h=""
 			case $y in
@@ -210,7 +209,7 @@ tree_snapshot() {
 			esac
 			[ -n "${OWNERS:-}" ] || o=""
 			printf '%s|%s|%s|%s|%s%s\n' "$p" "$t" "$m" "$s" "$h" "${o:+ $o}"
-		done < <(find . -mindepth 1 -printf '%P\0' | sort -z)
+		done < <(if [ "${#info[@]}" -gt 0 ]; then printf '%s\0' "${!info[@]}" | sort -z; fi)
 	)
 }
 

@@ -128,11 +128,14 @@ hold_host_memory() {
 # swung between the two (2026-11-30: antares 6.4 s after the page cache was dropped, 16.2 s
 # straight after an untar + rm). So before each untar run the clean page cache is dropped
 # (the inode table blocks with it, which is all the check looks at), and what the run reads
-# is read back. FREED_INODES says what was done, for the report.
+# is read back. FREED_INODES says what was done, for the report; CACHE_DROPPED that the lower
+# must be read back once the row is done (run_workload).
 FREED_INODES="nothing done (the untar row did not run)"
+CACHE_DROPPED=0
 forget_freed_inodes() {
 	sync
 	if echo 1 >/proc/sys/vm/drop_caches 2>/dev/null; then
+		CACHE_DROPPED=1
 		FREED_INODES="the clean page cache is dropped before each untar run (untimed), so that ext4's check of recently freed inodes finds none cached; the tar and the programs are read back before the timed pass"
 	else
 		FREED_INODES="the page cache could not be dropped before the untar runs: a run that creates its files among the inodes the run before freed can take twice as long on ext4 without a journal"

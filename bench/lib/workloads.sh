@@ -148,8 +148,11 @@ run_workload() {
 		done
 		[ "$wl" = copy-up ] && copy_up_reference
 	done
-	# A preparation that emptied the page cache: fill it again for the workloads after.
-	[ -n "${WL_PREP[$wl]:-}" ] && warm_lower
+	# A preparation emptied the page cache: fill it again for the workloads after.
+	if [ "$CACHE_DROPPED" = 1 ]; then
+		warm_lower
+		CACHE_DROPPED=0
+	fi
 	for stack in "${STACKS[@]}"; do
 		note "  $stack: $(samples "$wl" "$stack" | tr '\n' ' ')"
 	done
