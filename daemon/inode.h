@@ -80,6 +80,11 @@ struct ovl_inode {
 	unsigned write_users;
 	long write_used;
 	struct ovl_inode *write_next, **write_pprev;
+	/* Write-behind (ops_file.c): where the last write ended, where the part of the current
+	 * sequential run not yet handed to the disk starts, and whether a hand-over is under way.
+	 * Hints, read and written without a lock: a race costs one early or late hand-over. */
+	off_t wb_end, wb_start;
+	bool wb_busy;
 
 	uint64_t nlookup; /* kernel references (lookup counts) */
 	uint64_t refs;    /* internal references: children, operations in flight */

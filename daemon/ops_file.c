@@ -574,6 +574,57 @@ void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off, struct fuse_f
 	data_io_done(&io);
 }
 
+/* Write-behind: a run of sequential writes to one file is handed to the upper's disk in
+ * steps of WRITE_BEHIND_STEP as it goes, so that an fsync at the end (a package manager, a
+ * database, `dd conv=fsync`) finds most of it written; files smaller than a step never are.
+ * The hand-over (SYNC_FILE_RANGE_WRITE: start writeback, do not wait for it) is made after
+ * the reply, so the writer does not wait for it, and one at a time per file, so a slow disk
+ * holds up at most one of our threads per file; the kernel's own dirty-page limits still
+ * decide how far ahead of the disk a writer may get. doc/daemon.md, "Write-behind". */
+#define WRITE_BEHIND_STEP (8 << 20)
+
+struct write_behind {
+	struct ovl_inode *ino; /* referenced until the hand-over is done */
+	int fd;		       /* a duplicate: the file may be released meanwhile */
+	off_t start, len;
+};
+
+/* Note a write of N bytes at OFF to INO through FD; true when WB holds a hand-over to make. */
+static bool write_behind_due(struct ovl *ovl, struct ovl_inode *ino, int fd, off_t off,
+			     size_t n, struct write_behind *wb)
+{
+	off_t end = off + (off_t)n;
+	if (__atomic_exchange_n(&ino->wb_end, end, __ATOMIC_RELAXED) != off) {
+		/* not where the last write ended: a new run starts after this write */
+		__atomic_store_n(&ino->wb_start, end, __ATOMIC_RELAXED);
+		return false;
+	}
+	off_t start = __atomic_load_n(&ino->wb_start, __ATOMIC_RELAXED);
+	if (start > end || end - start < WRITE_BEHIND_STEP ||
+	    __atomic_exchange_n(&ino->wb_busy, true, __ATOMIC_ACQUIRE))
+		return false;
+	wb->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (wb->fd < 0) { /* out of fds: the kernel's flusher writes it later, as without us */
+		__atomic_store_n(&ino->wb_busy, false, __ATOMIC_RELEASE);
+		return false;
+	}
+	__atomic_store_n(&ino->wb_start, end, __ATOMIC_RELAXED);
+	inode_ref(&ovl->table, ino);
+	wb->ino = ino;
+	wb->start = start;
+	wb->len = end - start;
+	return true;
+}
+
+static void write_behind_run(struct ovl *ovl, struct write_behind *wb)
+{
+	/* Errors surface where they always do: at the fsync, or in the flusher's log. */
+	sync_file_range(wb->fd, wb->start, wb->len, SYNC_FILE_RANGE_WRITE);
+	close(wb->fd);
+	__atomic_store_n(&wb->ino->wb_busy, false, __ATOMIC_RELEASE);
+	inode_unref(ovl, wb->ino);
+}
+
 void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t off,
 		  struct fuse_file_info *fi)
 {
@@ -598,6 +649,8 @@ void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t of
 		if (r < 0)
 			w = r;
 	}
+	struct write_behind wb;
+	bool behind = w > 0 && write_behind_due(ovl, ino, io.fd, off, (size_t)w, &wb);
 	data_io_done(&io);
 	if (w < 0) {
 		int e = (int)-w;
@@ -609,6 +662,8 @@ void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t of
 	} else {
 		fuse_reply_write(req, (size_t)w);
 	}
+	if (behind)
+		write_behind_run(ovl, &wb);
 }
 
 void op_flush(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)

@@ -1,14 +1,17 @@
 /* fsop: small filesystem probes the shell tests can't express: renameat2 flags, lock
  * conflicts across processes, shared writable mmap, O_TMPFILE, SEEK_DATA/SEEK_HOLE,
- * copy_file_range and fallocate. Prints what failed with its errno; exit 0 on success. */
+ * copy_file_range, fallocate and a file's page-cache state. Prints what failed with its
+ * errno; exit 0 on success. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -206,6 +209,29 @@ static int cmd_fallocate(char **argv)
 	return 0;
 }
 
+#ifndef SYS_cachestat
+#define SYS_cachestat 451 /* the same on every architecture; glibc 2.36 does not know it */
+#endif
+
+/* Page-cache state of file F: "CACHED DIRTY WRITEBACK" in pages (cachestat, Linux 6.5). */
+static int cmd_cachestat(char **argv)
+{
+	struct {
+		uint64_t off, len;
+	} range = { 0, 0 }; /* len 0: to the end of the file */
+	struct {
+		uint64_t cache, dirty, writeback, evicted, recently_evicted;
+	} cs;
+	int fd = open(argv[2], O_RDONLY);
+	if (fd < 0)
+		return die("open");
+	if (syscall(SYS_cachestat, fd, &range, &cs, 0) < 0)
+		return die("cachestat");
+	printf("%llu %llu %llu\n", (unsigned long long)cs.cache, (unsigned long long)cs.dirty,
+	       (unsigned long long)cs.writeback);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "rename"))
@@ -222,7 +248,9 @@ int main(int argc, char **argv)
 		return cmd_cfr(argv);
 	if (argc == 3 && !strcmp(argv[1], "fallocate"))
 		return cmd_fallocate(argv);
+	if (argc == 3 && !strcmp(argv[1], "cachestat"))
+		return cmd_cachestat(argv);
 	fprintf(stderr, "usage: fsop rename OLD NEW [noreplace|exchange] | locks F | mmap F | "
-			"tmpfile DIR | holes F | cfr SRC DST | fallocate F\n");
+			"tmpfile DIR | holes F | cfr SRC DST | fallocate F | cachestat F\n");
 	return 2;
 }
