@@ -1,7 +1,7 @@
 #!/bin/bash
 # Write-behind: a file written through the mount in one sequential run is handed to the
 # upper's disk in 8 MiB steps as it goes, so a later fsync finds most of it written; the
-# pages still dirty in the upper file's page cache are at most the last step's. Writes out
+# pages still dirty in the upper file's page cache are at most the last two steps'. Writes out
 # of order, and files smaller than a step, are left to the kernel's flusher: all their pages
 # stay dirty until it comes (30 s) or an fsync does. Counted with cachestat(2) on the upper
 # file. What is read back must be what was written.
@@ -25,11 +25,12 @@ mib=$(((1 << 20) / page)) # pages per MiB
 ovl_mount "$M" "$OVL_OPTS,writeback=0"
 head -c $((64 << 20)) /dev/urandom >"$T/data.bin"
 
-# 64 MiB in order: at most the last step (8 MiB) and the write in flight are still dirty.
+# 64 MiB in order: the last step may still be dirty, and the one before it too if the
+# daemon's thread has not made its hand-over yet (it does so after replying to dd).
 dd if="$T/data.bin" of="$M/seq.bin" bs=1M status=none
 d=$(dirty_pages "$T/upper/seq.bin")
-[ "$d" -le $((9 * mib)) ] ||
-	fail "after a sequential write of 64 MiB, $((d / mib)) MiB of the upper file are still dirty (want at most 9: the daemon hands each 8 MiB to the disk)"
+[ "$d" -le $((17 * mib)) ] ||
+	fail "after a sequential write of 64 MiB, $((d / mib)) MiB of the upper file are still dirty (want at most 17: the daemon hands each 8 MiB to the disk)"
 
 # The same 64 MiB written back to front, 1 MiB at a time: no run, nothing handed over.
 for i in $(seq 63 -1 0); do
