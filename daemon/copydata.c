@@ -52,7 +52,8 @@ static int copy_range_rw(int in, int out, off_t off, off_t end)
 }
 
 /* Data that will be fsync'ed is handed to the disk in steps of this size as the copy goes,
- * so that writing it overlaps with copying the rest instead of all waiting for the fsync. */
+ * so that writing it overlaps with copying the rest instead of all waiting for the fsync.
+ * Writes through the mount get the same across requests (write-behind, ops_file.c). */
 #define WRITEBACK_STEP (32 << 20)
 
 /* Copy [off, end) trying copy_file_range (in-kernel, may share extents) first. */

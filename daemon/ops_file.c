@@ -580,7 +580,9 @@ void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off, struct fuse_f
  * The hand-over (SYNC_FILE_RANGE_WRITE: start writeback, do not wait for it) is made after
  * the reply, so the writer does not wait for it, and one at a time per file, so a slow disk
  * holds up at most one of our threads per file; the kernel's own dirty-page limits still
- * decide how far ahead of the disk a writer may get. doc/daemon.md, "Write-behind". */
+ * decide how far ahead of the disk a writer may get. Copy-up does the same within one copy
+ * (copydata.c); this one keeps its state in the inode, since a run spans many requests.
+ * doc/daemon.md, "Write-behind". */
 #define WRITE_BEHIND_STEP (8 << 20)
 
 struct write_behind {

@@ -14,7 +14,14 @@ fs=$(stat -f -c %T "$T/upper")
 case $fs in
 tmpfs | ramfs) skip "the upper directory $T/upper is on $fs, whose pages are never written to a disk" ;;
 esac
-"$FSOP" cachestat "$T" >/dev/null 2>&1 || skip "cachestat(2) is not available (Linux 6.5 or later)"
+# Skip only when the kernel lacks cachestat; any other failure of the probe is a failure.
+: >"$T/probe"
+if ! err=$("$FSOP" cachestat "$T/probe" 2>&1 >/dev/null); then
+	case $err in
+	*"Function not implemented"*) skip "cachestat(2) is not available (Linux 6.5 or later)" ;;
+	*) fail "fsop cachestat on a plain file: $err" ;;
+	esac
+fi
 
 dirty_pages() { "$FSOP" cachestat "$1" | awk '{ print $2 }'; }
 page=$(getconf PAGESIZE)
