@@ -580,15 +580,20 @@ void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off, struct fuse_f
  * The hand-over (SYNC_FILE_RANGE_WRITE: start writeback, do not wait for it) is made after
  * the reply, so the writer does not wait for it, and one at a time per file, so a slow disk
  * holds up at most one of our threads per file; the kernel's own dirty-page limits still
- * decide how far ahead of the disk a writer may get. Copy-up does the same within one copy
+ * decide how far ahead of the disk a writer may get. Each time a run passes a multiple of
+ * WRITE_BEHIND_SYNC, the hand-over also fdatasyncs the file: the disk's own cache is then
+ * emptied while the writer goes on, instead of all at the final fsync (1 GiB + fsync: the
+ * fsync took 0.47 s without, 0.05-0.13 s with). Copy-up does the same within one copy
  * (copydata.c); this one keeps its state in the inode, since a run spans many requests.
  * doc/daemon.md, "Write-behind". */
 #define WRITE_BEHIND_STEP (8 << 20)
+#define WRITE_BEHIND_SYNC (64 << 20)
 
 struct write_behind {
 	struct ovl_inode *ino; /* referenced until the hand-over is done */
 	int fd;		       /* a duplicate: the file may be released meanwhile */
 	off_t start, len;
+	bool durable; /* fdatasync too: the run passed a multiple of WRITE_BEHIND_SYNC */
 };
 
 /* Note a write of N bytes at OFF to INO through FD; true when WB holds a hand-over to make. */
@@ -615,6 +620,7 @@ static bool write_behind_due(struct ovl *ovl, struct ovl_inode *ino, int fd, off
 	wb->ino = ino;
 	wb->start = start;
 	wb->len = end - start;
+	wb->durable = ovl->fsync && end / WRITE_BEHIND_SYNC != start / WRITE_BEHIND_SYNC;
 	return true;
 }
 
@@ -622,6 +628,20 @@ static void write_behind_run(struct ovl *ovl, struct write_behind *wb)
 {
 	/* Errors surface where they always do: at the fsync, or in the flusher's log. */
 	sync_file_range(wb->fd, wb->start, wb->len, SYNC_FILE_RANGE_WRITE);
+	if (wb->durable) {
+		/* On an open file of our own: an fsync marks a write error as seen on the open
+		 * file it is called on, and the writer's fsync must still get it. Unable to open
+		 * one (no /proc), the writer's own fsync does all the work, as before. */
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", wb->fd);
+		int own = open(path, O_RDONLY | O_CLOEXEC);
+		if (own < 0) /* mode 0200 and no DAC override */
+			own = open(path, O_WRONLY | O_CLOEXEC);
+		if (own >= 0) {
+			fdatasync(own);
+			close(own);
+		}
+	}
 	close(wb->fd);
 	__atomic_store_n(&wb->ino->wb_busy, false, __ATOMIC_RELEASE);
 	inode_unref(ovl, wb->ino);

@@ -4,7 +4,9 @@
 # pages still dirty in the upper file's page cache are at most the last two steps'. Writes out
 # of order, and files smaller than a step, are left to the kernel's flusher: all their pages
 # stay dirty until it comes (30 s) or an fsync does. Counted with cachestat(2) on the upper
-# file. What is read back must be what was written.
+# file. Each time a run passes a multiple of 64 MiB the daemon also fdatasyncs the file in the
+# background (not with fsync=0): counted under strace. What is read back must be what was
+# written.
 . "$(dirname "$0")/../lib.sh"
 make_layers
 M=$T/mnt
@@ -59,4 +61,33 @@ cmp -n $((4 << 20)) "$T/data.bin" "$M/small.bin" || fail "the small file reads b
 ovl_umount "$M"
 cmp "$T/data.bin" "$T/upper/seq.bin" || fail "the upper file does not hold what was written"
 grep . "$T/daemon.mnt.log" >&2 && fail "the daemon logged a failure (above)"
+
+# The background fdatasync, seen by strace on the daemon: 128 MiB written in order (no fsync
+# by the writer) pass 64 MiB twice, and each passing is one fdatasync, unless the hand-over
+# before it is still running (then the next write past 64 MiB makes it); at least one. None
+# for the 4 MiB file, and none at all with fsync=0.
+command -v strace >/dev/null || fail "strace is not installed (apt-get install strace)"
+head -c $((64 << 20)) /dev/urandom >>"$T/data.bin"
+# strace's lines for a call: "PID fdatasync(FD) = 0", or split in two ("PID fdatasync(FD
+# <unfinished ...>" and "PID <... fdatasync resumed>) = 0") when another thread's call comes
+# between; it also shows system calls it does not know, which are not ours to judge.
+syncs() { grep -cE 'fdatasync.*= 0$' "$T/strace.$1" || true; }
+other_syncs() { grep -E 'f(data)?sync' "$T/strace.$1" | grep -vE '<unfinished \.\.\.>$|fdatasync.*= 0$'; }
+for fsync in 1 0; do
+	OVERLAYD_WRAPPER="strace -f -qq -e trace=fdatasync,fsync -o $T/strace.$fsync" \
+		ovl_mount "$M" "$OVL_OPTS,writeback=0,fsync=$fsync"
+	dd if="$T/data.bin" of="$M/seq.bin" bs=1M status=none
+	dd if="$T/data.bin" of="$M/small.bin" bs=1M count=4 status=none
+	cmp "$T/data.bin" "$M/seq.bin" || fail "128 MiB written with fsync=$fsync read back differently"
+	ovl_umount "$M"
+	other_syncs $fsync >&2 &&
+		fail "the daemon made a failed or other sync call with fsync=$fsync (above)"
+	n=$(syncs $fsync)
+	if [ "$fsync" = 1 ]; then
+		[ "$n" -ge 1 ] && [ "$n" -le 2 ] ||
+			fail "128 MiB written in order made $n fdatasync calls in the daemon (want 1 or 2: one per 64 MiB passed)"
+	else
+		[ "$n" = 0 ] || fail "with fsync=0 the daemon still made $n fdatasync calls"
+	fi
+done
 true
