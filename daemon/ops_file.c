@@ -583,7 +583,7 @@ void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off, struct fuse_f
  * decide how far ahead of the disk a writer may get. Each time a run passes a multiple of
  * WRITE_BEHIND_SYNC, the hand-over also fdatasyncs the file: the disk's own cache is then
  * emptied while the writer goes on, instead of all at the final fsync (1 GiB + fsync: the
- * fsync took 0.47 s without, 0.05-0.13 s with). Copy-up does the same within one copy
+ * fsync took 0.46-0.48 s without, 0.06-0.14 s with). Copy-up does the same within one copy
  * (copydata.c); this one keeps its state in the inode, since a run spans many requests.
  * doc/daemon.md, "Write-behind". */
 #define WRITE_BEHIND_STEP (8 << 20)
