@@ -73,8 +73,10 @@ head -c $((64 << 20)) /dev/urandom >>"$T/data.bin"
 # between; it also shows system calls it does not know, which are not ours to judge.
 syncs() { grep -cE 'fdatasync.*= 0$' "$T/strace.$1" || true; }
 other_syncs() { grep -E 'f(data)?sync' "$T/strace.$1" | grep -vE '<unfinished \.\.\.>$|fdatasync.*= 0$'; }
+# LeakSanitizer cannot work under ptrace (the sanitizer run): the mount above checks leaks.
+no_lsan="ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 for fsync in 1 0; do
-	OVERLAYD_WRAPPER="strace -f -qq -e trace=fdatasync,fsync -o $T/strace.$fsync" \
+	OVERLAYD_WRAPPER="env $no_lsan strace -f -qq -e trace=fdatasync,fsync -o $T/strace.$fsync" \
 		ovl_mount "$M" "$OVL_OPTS,writeback=0,fsync=$fsync"
 	dd if="$T/data.bin" of="$M/seq.bin" bs=1M status=none
 	dd if="$T/data.bin" of="$M/small.bin" bs=1M count=4 status=none
