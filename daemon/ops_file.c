@@ -352,6 +352,20 @@ static void data_fd_install(struct ovl *ovl, struct ovl_inode *ino, int fd, int 
 
 /* An fd on INO's data for a request without a handle: read-only for reads (a read-write
  * open fails on a read-only upper, or on a running program's file), read-write for writes. */
+/* Open the file behind FD again, through /proc/self/fd, with access ACC (O_RDONLY or O_RDWR);
+ * O_RDWR falls back to O_WRONLY on a file of mode 0200 when we lack DAC override. Returns the
+ * new fd or -errno, and the access it got in *GOT. */
+static int fd_reopen(int fd, int acc, int *got)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int nfd = open(path, acc | O_CLOEXEC);
+	if (nfd < 0 && (errno == EACCES || errno == EPERM) && acc == O_RDWR)
+		nfd = open(path, (acc = O_WRONLY) | O_CLOEXEC);
+	*got = acc;
+	return nfd < 0 ? -errno : nfd;
+}
+
 static int data_io_get(struct ovl *ovl, struct ovl_inode *ino, enum data_need need, bool pin,
 		       struct data_io *io)
 {
@@ -382,13 +396,8 @@ static int data_io_get(struct ovl *ovl, struct ovl_inode *ino, enum data_need ne
 	/* No name left (removed while open): the kept fd is opened again with the access
 	 * needed. A replaced fd is never closed before the inode, so KEPT is still open. */
 	if (r == -ENOENT && kept >= 0) {
-		char path[32];
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", kept);
-		acc = need == NEED_WRITE ? O_RDWR : O_RDONLY;
-		fd = open(path, acc | O_CLOEXEC);
-		if (fd < 0 && (errno == EACCES || errno == EPERM) && acc == O_RDWR)
-			fd = open(path, (acc = O_WRONLY) | O_CLOEXEC);
-		r = fd < 0 ? -errno : 0;
+		fd = fd_reopen(kept, need == NEED_WRITE ? O_RDWR : O_RDONLY, &acc);
+		r = fd < 0 ? fd : 0;
 		layer = kept_layer;
 		gen = kept_gen;
 	}
@@ -583,8 +592,9 @@ void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off, struct fuse_f
  * decide how far ahead of the disk a writer may get. Each time a run passes a multiple of
  * WRITE_BEHIND_SYNC, the hand-over also fdatasyncs the file: the disk's own cache is then
  * emptied while the writer goes on, instead of all at the final fsync (1 GiB + fsync: the
- * fsync took 0.46-0.48 s without, 0.06-0.14 s with). Copy-up does the same within one copy
- * (copydata.c); this one keeps its state in the inode, since a run spans many requests.
+ * fsync took 0.46-0.48 s without, 0.06-0.14 s with). Copy-up hands its data over in steps
+ * the same way within one copy (copydata.c); this one keeps its state in the inode, since a
+ * run spans many requests.
  * doc/daemon.md, "Write-behind". */
 #define WRITE_BEHIND_STEP (8 << 20)
 #define WRITE_BEHIND_SYNC (64 << 20)
@@ -632,11 +642,7 @@ static void write_behind_run(struct ovl *ovl, struct write_behind *wb)
 		/* On an open file of our own: an fsync marks a write error as seen on the open
 		 * file it is called on, and the writer's fsync must still get it. Unable to open
 		 * one (no /proc), the writer's own fsync does all the work, as before. */
-		char path[32];
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", wb->fd);
-		int own = open(path, O_RDONLY | O_CLOEXEC);
-		if (own < 0) /* mode 0200 and no DAC override */
-			own = open(path, O_WRONLY | O_CLOEXEC);
+		int acc, own = fd_reopen(wb->fd, O_RDWR, &acc);
 		if (own >= 0) {
 			fdatasync(own);
 			close(own);
