@@ -85,6 +85,10 @@ struct ovl_inode {
 	 * Hints, read and written without a lock: a race costs one early or late hand-over. */
 	off_t wb_end, wb_start;
 	bool wb_busy;
+	/* The errno write-behind's own fdatasync got, owed to the next FSYNC: that fdatasync
+	 * marked the upper file's write error as seen, so an fd the FSYNC opens afterwards would
+	 * no longer be told of it. Atomic. */
+	int wb_err;
 
 	uint64_t nlookup; /* kernel references (lookup counts) */
 	uint64_t refs;    /* internal references: children, operations in flight */

@@ -583,6 +583,18 @@ void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off, struct fuse_f
 	data_io_done(&io);
 }
 
+/* Data written earlier failed to reach INO's file on LAYER, as SYSCALL (fsync, fdatasync,
+ * close) in OP reports: the errno the application is to see. A full disk or quota is the
+ * application's to report; anything else (EIO of the upper's disk) is named in the log,
+ * since the application's own message cannot say which layer failed. */
+static int sync_failed(struct ovl *ovl, struct ovl_inode *ino, int layer, const char *op,
+		       const char *syscall, int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		return e;
+	return -ovl_fail(ovl, op, ino, NULL, layer, syscall, e);
+}
+
 /* Write-behind: a run of sequential writes to one file is handed to the upper's disk in
  * steps of WRITE_BEHIND_STEP as it goes, so that an fsync at the end (a package manager, a
  * database, `dd conv=fsync`) finds most of it written; files smaller than a step never are.
@@ -639,12 +651,17 @@ static void write_behind_run(struct ovl *ovl, struct write_behind *wb)
 	/* Errors surface where they always do: at the fsync, or in the flusher's log. */
 	sync_file_range(wb->fd, wb->start, wb->len, SYNC_FILE_RANGE_WRITE);
 	if (wb->durable) {
-		/* On an open file of our own: an fsync marks a write error as seen on the open
-		 * file it is called on, and the writer's fsync must still get it. Unable to open
-		 * one (no /proc), the writer's own fsync does all the work, as before. */
+		/* On an open file of our own, so that fds opened on the file before keep their
+		 * claim on a write error; one the FSYNC opens later has none, because this call
+		 * marks the error seen: it is kept in the inode for the next FSYNC. Unable to open
+		 * a file (no /proc), the writer's own fsync does all the work, as before. */
 		int acc, own = fd_reopen(wb->fd, O_RDWR, &acc);
 		if (own >= 0) {
-			fdatasync(own);
+			if (fdatasync(own) < 0)
+				__atomic_store_n(&wb->ino->wb_err,
+						 sync_failed(ovl, wb->ino, UPPER, "write-behind",
+							     "fdatasync", errno),
+						 __ATOMIC_RELEASE);
 			close(own);
 		}
 	}
@@ -696,7 +713,6 @@ void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t of
 
 void op_flush(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 {
-	(void)n;
 	/* A file the kernel opened alone (no_open): it has nothing to report at close, and
 	 * ENOSYS stops FLUSH for the rest of the mount. */
 	if (!handle_of(fi)) {
@@ -708,7 +724,12 @@ void op_flush(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 	 * report: the application's close() must not fail for a limit of ours, which it would
 	 * read as lost data. */
 	int fd = dup(ops_file_fd(fi));
-	int r = fd < 0 ? 0 : close(fd) < 0 ? errno : 0;
+	int r = 0;
+	if (fd >= 0 && close(fd) < 0) {
+		struct ovl *ovl = req_ovl(req);
+		int layer = __atomic_load_n(&handle_of(fi)->layer, __ATOMIC_ACQUIRE);
+		r = sync_failed(ovl, node(ovl, n), layer, "flush", "close", errno);
+	}
 	fuse_reply_err(req, r);
 }
 
@@ -738,8 +759,13 @@ void op_fsync(fuse_req_t req, fuse_ino_t n, int datasync, struct fuse_file_info 
 									     __ATOMIC_ACQUIRE)))
 		r = read_io(ovl, ino, fi, &io);
 	if (r == 0 && io.fd >= 0 && (datasync ? fdatasync(io.fd) : fsync(io.fd)) < 0)
-		r = -errno;
+		r = -sync_failed(ovl, ino, io.layer, "fsync", datasync ? "fdatasync" : "fsync",
+				 errno);
 	data_io_done(&io);
+	/* An error only write-behind's fdatasync was told of is this FSYNC's to report. */
+	int owed = __atomic_exchange_n(&ino->wb_err, 0, __ATOMIC_ACQ_REL);
+	if (r == 0 && owed)
+		r = -owed;
 	/* A copy-up still recorded as unsynced would be undone after a crash: the data this
 	 * fsync promises must not go with it. */
 	if (r == 0)

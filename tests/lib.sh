@@ -165,6 +165,25 @@ ovl_requests() {
 	grep -c "opcode: $1 " "$T/daemon.$(basename "${2:-$T/mnt}").log" || true
 }
 
+# weak_mount BACKING MNT OPTIONS: serve BACKING at MNT through tests/tools/weakfs, a FUSE
+# filesystem with chosen faults; sets WEAK_PID. Cleanup unmounts in the order of mounting
+# (lazily when a mount on top keeps it busy).
+weak_mount() {
+	local backing=$1 mnt=$2 opts=$3 log="$T/weakfs.$(basename "$2").log" i
+	[ -x "$TOOLS/weakfs" ] || fail "weakfs not built at $TOOLS/weakfs (tests/meson.build)"
+	mkdir -p "$mnt"
+	"$TOOLS/weakfs" "$backing" "$mnt" -f -o "$opts" 2>>"$log" &
+	WEAK_PID=$!
+	DAEMON_PIDS+=("$WEAK_PID")
+	MOUNTS+=("$mnt")
+	for i in $(seq 1 200); do
+		mountpoint -q "$mnt" && return 0
+		kill -0 "$WEAK_PID" 2>/dev/null || { cat "$log" >&2; fail "weakfs exited before mounting $mnt"; }
+		sleep 0.05
+	done
+	fail "weakfs mount of $mnt did not appear within 10s"
+}
+
 # The standard layout: $T/lower1 (top) $T/lower2, $T/upper, $T/work, $T/mnt.
 make_layers() {
 	mkdir -p "$T/lower1" "$T/lower2" "$T/upper" "$T/work" "$T/mnt"

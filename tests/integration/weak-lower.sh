@@ -12,25 +12,6 @@
 . "$(dirname "$0")/../lib.sh"
 command -v sqlite3 >/dev/null || fail "sqlite3 is not installed (apt-get install sqlite3)"
 command -v strace >/dev/null || fail "strace is not installed (apt-get install strace)"
-WEAKFS="$TOOLS/weakfs"
-[ -x "$WEAKFS" ] || fail "weakfs not built at $WEAKFS (tests/meson.build)"
-
-# weak_mount BACKING MNT OPTIONS: serve BACKING at MNT through weakfs; sets WEAK_PID.
-weak_mount() {
-	local backing=$1 mnt=$2 opts=$3 log="$T/weakfs.$(basename "$2").log" i
-	mkdir -p "$mnt"
-	"$WEAKFS" "$backing" "$mnt" -f -o "$opts" 2>>"$log" &
-	WEAK_PID=$!
-	DAEMON_PIDS+=("$WEAK_PID")
-	MOUNTS+=("$mnt")
-	for i in $(seq 1 200); do
-		mountpoint -q "$mnt" && return 0
-		kill -0 "$WEAK_PID" 2>/dev/null || { cat "$log" >&2; fail "weakfs exited before mounting $mnt"; }
-		sleep 0.05
-	done
-	fail "weakfs mount of $mnt did not appear within 10s"
-}
-
 # weak_faults on|off: arm or disarm weakfs's getattr faults, and wait until it shows.
 weak_faults() {
 	local sig=USR2

@@ -6,13 +6,18 @@
  *   - getattr (and so lookup) of an entry whose name contains fail_getattr=TEXT fails with
  *     EIO, and of one whose name contains nosys_getattr=TEXT with ENOSYS: the filesystem
  *     "cannot report the file's attributes".
- * The getattr faults can be switched at run time: -o disarmed starts without them, SIGUSR1
- * arms them and SIGUSR2 disarms them, so a test can first let a name be looked up and then
- * make it fail. Caching is off (entry/attr timeouts 0), so every stat reaches this process.
+ *   - write of a file whose name contains fail_write=TEXT fails with EIO: a disk that fails.
+ *     With -o writeback_cache the kernel takes the data into its page cache first and the
+ *     failure comes when it writes it back: the application learns of it only at fsync, as
+ *     from a real disk behind a page cache.
+ * The faults can be switched at run time: -o disarmed starts without them, SIGUSR1 arms
+ * them and SIGUSR2 disarms them, so a test can first let a name be looked up and then make
+ * it fail. Caching is off (entry/attr timeouts 0), so every stat reaches this process.
  * The kernel turns an ENOSYS xattr answer into EOPNOTSUPP for its callers (and stops asking).
  * libfuse 3.14 prints a harmless "Ignoring invalid max threads value" when it starts.
  *
- * usage: weakfs BACKING MNT -f [-o ro,xattr_errno=ENOSYS,fail_getattr=broken,nosys_getattr=nosys]
+ * usage: weakfs BACKING MNT -f [-o ro,xattr_errno=ENOSYS,fail_getattr=broken,nosys_getattr=nosys,
+ *                               fail_write=doomed,writeback_cache]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* renameat2 */
@@ -33,8 +38,8 @@
 #include <unistd.h>
 
 static struct {
-	char *backing, *xattr_errno, *fail_getattr, *nosys_getattr;
-	int disarmed;
+	char *backing, *xattr_errno, *fail_getattr, *nosys_getattr, *fail_write;
+	int disarmed, writeback_cache;
 } opt;
 static int bfd = -1;		/* the backing directory */
 static int xattr_err = ENOSYS;
@@ -44,7 +49,9 @@ static const struct fuse_opt opt_spec[] = {
 	{ "xattr_errno=%s", offsetof(__typeof__(opt), xattr_errno), 0 },
 	{ "fail_getattr=%s", offsetof(__typeof__(opt), fail_getattr), 0 },
 	{ "nosys_getattr=%s", offsetof(__typeof__(opt), nosys_getattr), 0 },
+	{ "fail_write=%s", offsetof(__typeof__(opt), fail_write), 0 },
 	{ "disarmed", offsetof(__typeof__(opt), disarmed), 1 },
+	{ "writeback_cache", offsetof(__typeof__(opt), writeback_cache), 1 },
 	FUSE_OPT_END
 };
 
@@ -174,7 +181,8 @@ static int w_read(const char *path, char *buf, size_t size, off_t off, struct fu
 static int w_write(const char *path, const char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
-	(void)path;
+	if (armed && name_has(path, opt.fail_write))
+		return -EIO;
 	ssize_t n = pwrite((int)fi->fh, buf, size, off);
 	return n < 0 ? -errno : (int)n;
 }
@@ -226,7 +234,8 @@ static int w_removexattr(const char *p, const char *n)
 
 static void *w_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	(void)conn;
+	if (opt.writeback_cache)
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 	cfg->use_ino = 1;
 	cfg->entry_timeout = cfg->attr_timeout = cfg->negative_timeout = 0;
 	return NULL;
@@ -266,7 +275,8 @@ int main(int argc, char *argv[])
 		return 2;
 	if (!opt.backing) {
 		fprintf(stderr, "usage: %s BACKING MNT -f [-o xattr_errno=ENOSYS|EOPNOTSUPP|EIO|N,"
-				"fail_getattr=TEXT,nosys_getattr=TEXT,disarmed,ro]\n", argv[0]);
+				"fail_getattr=TEXT,nosys_getattr=TEXT,fail_write=TEXT,disarmed,ro,"
+				"writeback_cache]\n", argv[0]);
 		return 2;
 	}
 	if (opt.xattr_errno) {

@@ -1,0 +1,60 @@
+#!/bin/bash
+# An upper layer whose disk fails writes after accepting them: the upper is a weakfs mount
+# (tests/tools/weakfs) with the kernel's writeback cache, whose writes to files named
+# doomed* fail with EIO, so the failure shows only when the page cache is written back, as
+# with a real disk. The application must still get EIO at its fdatasync, and the daemon's
+# log must name the file, the layer and the call:
+# (a) a small file: the daemon's own fdatasync in FSYNC reports it;
+# (b) a 64 MiB file written in order, synced after the daemon's write fd has gone idle:
+#     write-behind's background fdatasync (at 64 MiB) took the error first, and the
+#     kernel then tells no file opened later of it; the daemon must keep it for the FSYNC;
+# (c) the error is reported once, and a file on the same upper that is not doomed is
+#     written, synced and read back intact (the harness is not failing everything).
+. "$(dirname "$0")/../lib.sh"
+mkdir -p "$T/backing/upper" "$T/backing/work" "$T/lower" "$T/mnt"
+weak_mount "$T/backing" "$T/weak" "writeback_cache,fail_write=doomed"
+ovl_mount "$T/mnt" "lowerdir=$T/lower,upperdir=$T/weak/upper,workdir=$T/weak/work,writeback=0"
+M=$T/mnt
+log="$T/daemon.mnt.log"
+
+# fdatasync_of FILE: fdatasync FILE through a new open file (as a program that reopens it
+# does); prints dd's message and fails when the call fails.
+fdatasync_of() { dd if=/dev/null of="$1" conv=notrunc,fdatasync status=none 2>&1; }
+# expect_eio WHAT FILE: fdatasync of FILE must fail with EIO.
+expect_eio() {
+	local err
+	err=$(fdatasync_of "$2") && fail "$1: fdatasync succeeded although the upper's disk lost the data"
+	case $err in
+	*"Input/output error"*) ;;
+	*) fail "$1: fdatasync failed with '$err', want Input/output error" ;;
+	esac
+}
+# logged WHAT PATTERN: the daemon's log has a line matching PATTERN.
+logged() {
+	grep -q -- "$2" "$log" || { cat "$log" >&2; fail "$1: no log line matching '$2' (log above)"; }
+}
+
+# (a) 1 MiB, less than a write-behind step: the data reaches the upper's disk only at the
+# fdatasync. (A close may already report it, through the first open file of the mount.)
+head -c $((1 << 20)) /dev/zero 2>/dev/null >"$M/doomed-small.bin" || true
+expect_eio "a small file" "$M/doomed-small.bin"
+logged "a small file" "fsync doomed-small.bin: fdatasync on upper layer $T/weak/upper failed: Input/output error"
+
+# (b) 64 MiB in order: the run passes 64 MiB at its last write, so write-behind fdatasyncs
+# the file after the reply. Wait until it has (its log line), then until the daemon's write
+# fd is idle and closed (2 s): the FSYNC then opens the file afresh.
+head -c $((64 << 20)) /dev/zero 2>/dev/null >"$M/doomed.bin" || true
+for _ in $(seq 1 100); do grep -q "write-behind doomed.bin" "$log" && break; sleep 0.1; done
+logged "write-behind of a 64 MiB file" "write-behind doomed.bin: fdatasync on upper layer $T/weak/upper failed: Input/output error"
+sleep 3
+expect_eio "a 64 MiB file after write-behind's fdatasync" "$M/doomed.bin"
+
+# (c) Once reported, the error is not reported again; other files are unaffected.
+err=$(fdatasync_of "$M/doomed.bin") || fail "a second fdatasync of doomed.bin failed again: $err"
+head -c $((64 << 20)) /dev/urandom >"$T/data.bin"
+cp "$T/data.bin" "$M/fine.bin" || fail "writing a file that is not doomed failed"
+err=$(fdatasync_of "$M/fine.bin") || fail "fdatasync of a file that is not doomed failed: $err"
+cmp "$T/data.bin" "$M/fine.bin" || fail "the file that is not doomed reads back differently"
+kill -0 "$LAST_DAEMON_PID" || fail "the daemon died on a failing upper"
+ovl_umount "$T/mnt"
+cmp "$T/data.bin" "$T/backing/upper/fine.bin" || fail "the upper's backing file does not hold what was written"
