@@ -247,8 +247,9 @@ static int build_fuse_args(const struct cmdline *c, const struct ovl *ovl, struc
 {
 	char opts[8192], fsname[2048];
 	escape_opt(c->source ? c->source : "antares-overlayd", fsname, sizeof(fsname));
-	snprintf(opts, sizeof(opts), "default_permissions,fsname=%s,subtype=antares-overlayd%s%s%s%s",
-		 fsname,
+	snprintf(opts, sizeof(opts),
+		 "default_permissions,fsname=%s,subtype=antares-overlayd,max_read=%u%s%s%s%s", fsname,
+		 ovl->max_read,
 		 geteuid() == 0 ? ",allow_other" : "", ovl->read_only ? ",ro" : "",
 		 c->opts.fuse_opts ? "," : "", c->opts.fuse_opts ? c->opts.fuse_opts : "");
 	if (fuse_opt_add_arg(args, "antares-overlayd") < 0 || fuse_opt_add_arg(args, "-o") < 0 ||

@@ -87,6 +87,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (ovl->timeout > 0)
 		conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	conn->max_readahead = 1 << 20;
+	/* What the mount asked for (main.c): libfuse 3.14 stops the session when the two differ,
+	 * and does not fill it in itself. */
+	conn->max_read = ovl->max_read;
 	/* POSIX and flock locks are left to the kernel: every user of the mount is on this
 	 * host, so the kernel's local lock tables are exact. */
 	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);

@@ -2,9 +2,11 @@
  * compatibility options, and the generic mount options we pass on to libfuse. */
 #include "options.h"
 
+#include "../common/fuse_read.h"
 #include "../common/oneline.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@ void ovl_options_init(struct ovl_options *o)
 	 * but has not closed or fsynced yet lives in the kernel until then, so a daemon killed
 	 * meanwhile loses it, and close() says EIO (doc/daemon.md, "Writeback cache"). */
 	o->writeback = true;
+	o->max_read = ANTARES_MAX_READ;
 }
 
 void ovl_options_free(struct ovl_options *o)
@@ -146,9 +149,9 @@ static const char *const fuse_flags[] = {
 	"noexec", "sync", "async",   "dirsync", "atime", "noatime",   "allow_other",
 	"allow_root", "default_permissions", "auto_unmount", NULL,
 };
-static const char *const fuse_valued[] = { "fsname",	   "subtype",	 "max_read",
-					   "context",	   "fscontext", "defcontext",
-					   "rootcontext", NULL };
+static const char *const fuse_valued[] = { "fsname",	  "subtype",	"context",
+					   "fscontext", "defcontext", "rootcontext",
+					   NULL };
 /* Options mount(8), fstab or podman pass that mean nothing to a FUSE daemon. */
 static const char *const ignored_flags[] = { "defaults", "auto",   "noauto", "user",
 					     "users",	 "nouser", "_netdev", "nofail",
@@ -258,10 +261,19 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 	    !strcmp(key, "comment"))
 		return 0;
 	char shown[256], shown_v[256];
-	if (!strcmp(key, "max_read") && v && (!*v || strspn(v, "0123456789") != strlen(v))) {
-		snprintf(err, errlen, "option max_read= needs a number of bytes, got '%s'",
-			 text_one_line(v, shown_v, sizeof(shown_v)));
-		return -EINVAL;
+	if (!strcmp(key, "max_read") && v) {
+		/* Kept here rather than handed through: libfuse wants the same number again from
+		 * the daemon at INIT (ops.c). */
+		errno = 0;
+		unsigned long long n = strtoull(v, NULL, 10);
+		if (!*v || strspn(v, "0123456789") != strlen(v) || errno || n > UINT_MAX) {
+			snprintf(err, errlen,
+				 "option max_read= needs a number of bytes up to %u, got '%s'",
+				 UINT_MAX, text_one_line(v, shown_v, sizeof(shown_v)));
+			return -EINVAL;
+		}
+		o->max_read = (unsigned)n;
+		return 0;
 	}
 	if ((!v && in_list(fuse_flags, key)) || (v && in_list(fuse_valued, key)))
 		return append_fuse_opt(o, key, v);

@@ -18,6 +18,7 @@ struct ovl_options {
 	bool noacl;     /* don't offer POSIX ACLs to the kernel */
 	bool writeback; /* kernel writeback cache: writes gathered in the page cache */
 	bool squash_unmapped; /* report unmapped (overflow) owners as the daemon's own ids */
+	unsigned max_read;    /* largest READ the kernel sends, bytes (max_read=) */
 	char *fuse_opts; /* comma-separated generic mount options handed to libfuse */
 };
 

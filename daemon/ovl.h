@@ -68,6 +68,7 @@ struct ovl {
 	 * read-only */
 	struct pending_set *pending;
 	double timeout;
+	unsigned max_read; /* the mount's max_read=, told to libfuse again at INIT */
 	struct inode_table table;
 	struct ovl_inode *root;
 };

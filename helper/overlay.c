@@ -3,6 +3,8 @@
  * project path; the layers still travel as fds, opened before any mount existed. */
 #include "overlay.h"
 
+#include "../common/fuse_read.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -69,12 +71,14 @@ int overlay_open_fuse(void)
 
 int overlay_mount_fuse(int fuse_fd, uid_t uid, gid_t gid)
 {
-	char fdopt[32], uidopt[32], gidopt[32];
+	char fdopt[32], uidopt[32], gidopt[32], readopt[32];
 	snprintf(fdopt, sizeof(fdopt), "fd=%d", fuse_fd);
+	/* The daemon is told the same (exec_daemon): libfuse checks the two agree. */
+	snprintf(readopt, sizeof(readopt), "max_read=%u", ANTARES_MAX_READ);
 	snprintf(uidopt, sizeof(uidopt), "user_id=%u", (unsigned)uid);
 	snprintf(gidopt, sizeof(gidopt), "group_id=%u", (unsigned)gid);
 	const char *opts[] = { "subtype=antares-overlayd", fdopt, "rootmode=40000", uidopt,
-			       gidopt, "default_permissions", "allow_other", NULL };
+			       gidopt, "default_permissions", "allow_other", readopt, NULL };
 	int mfd = mount_fs("fuse", "antares", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	if (mfd < 0)
 		return step_fail(mfd,
@@ -103,8 +107,8 @@ static _Noreturn void exec_daemon(const char *daemon, int fuse_fd,
 	 * (doc/performance.md). */
 	snprintf(opts + n, sizeof(opts) - (size_t)n,
 		 ",upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d,metacopy=on,writeback=0,"
-		 "squash_unmapped",
-		 l->upper_fd, l->work_fd);
+		 "squash_unmapped,max_read=%u",
+		 l->upper_fd, l->work_fd, ANTARES_MAX_READ);
 	snprintf(fdarg, sizeof(fdarg), "%d", fuse_fd);
 
 	/* Hand over exactly these fds. Ours are O_CLOEXEC, but descriptors the caller left open

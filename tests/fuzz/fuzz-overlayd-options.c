@@ -26,9 +26,10 @@ static const char *const generic_flags[] = {
 	"exec",	   "noexec",  "sync",	 "async",	 "dirsync",	"atime",
 	"noatime", "allow_other", "allow_root", "default_permissions", "auto_unmount", NULL,
 };
-static const char *const generic_valued[] = { "fsname",	   "subtype",	 "max_read",
-					      "context",   "fscontext", "defcontext",
-					      "rootcontext", NULL };
+/* max_read= is a generic option too, but kept in the options (o.max_read), not handed on. */
+static const char *const generic_valued[] = { "fsname",	   "subtype",	 "context",
+					      "fscontext", "defcontext", "rootcontext",
+					      NULL };
 
 static bool in_list(const char *const *l, const char *s, size_t n)
 {

@@ -73,10 +73,11 @@ refused 1 "timeout=inf" -o "$GOOD,timeout=inf" "$MNT"
 refused 1 "timeout=1e999" -o "$GOOD,timeout=1e999" "$MNT"
 refused 1 "timeout=-1" -o "$GOOD,timeout=-1" "$MNT"
 refused 1 "max_read= with a sign" -o "$GOOD,max_read=-1" "$MNT"
+refused 1 "max_read= beyond 32 bits" -o "$GOOD,max_read=99999999999999999999999" "$MNT"
+refused 1 "max_read= just beyond 32 bits" -o "$GOOD,max_read=4294967296" "$MNT"
 refused 1 "a 100 KiB lowerdir" -o "lowerdir=/$(n a 102400)" "$MNT"
 refused 1 "a 100 KiB unknown option" -o "$GOOD,$(n a 102400)" "$MNT"
 # What the kernel refuses comes back as status 2 (antares-overlayd(1), EXIT STATUS).
-refused 2 "max_read= beyond 32 bits" -o "$GOOD,max_read=99999999999999999999999" "$MNT"
 refused 2 "fsname= of 10000 bytes" -o "$GOOD,fsname=$(n f 10000)" "$MNT"
 
 # --- Absurd paths. ---------------------------------------------------------------------------

@@ -88,6 +88,20 @@ int main(void)
 	   "fuse-overlayfs tuning options are accepted");
 	ovl_options_free(&o);
 
+	ok(parse(&o, "lowerdir=/a", err) == 0 && o.max_read == 512 * 1024 && !o.fuse_opts,
+	   "max_read defaults to 512 KiB (libfuse splices its READ replies only up to that)");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,max_read=131072,nodev", err) == 0 && o.max_read == 131072 &&
+		   o.fuse_opts && !strcmp(o.fuse_opts, "nodev"),
+	   "max_read= is kept in the options, not handed on with the other FUSE options");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,max_read=4294967296", err) < 0 && strstr(err, "max_read=") &&
+		   strstr(err, "4294967295"),
+	   "max_read= beyond 32 bits is refused, naming the limit");
+	ovl_options_free(&o);
+
 	ok(parse(&o, "lowerdir", err) < 0 && strstr(err, "needs a value"),
 	   "lowerdir without value is refused");
 	ovl_options_free(&o);
