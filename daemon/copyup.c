@@ -191,6 +191,14 @@ static int build_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const struc
 			return ovl_fail(ovl, "copy-up", ino, NULL, l, sys, -r);
 		if (sync_now && fsync(out) < 0)
 			return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "fsync", errno);
+		/* On an upper whose close() writes the file out (FUSE with a writeback cache, NFS)
+		 * this is where a deferred copy learns that its data did not reach the disk. Not
+		 * checked, such a copy was published, its background fsync found nothing wrong
+		 * afterwards (fault-upper-eio.sh), and a torn copy hid the lower file. */
+		int fd = out;
+		out = -1;
+		if (close(fd) < 0 && errno != EINTR)
+			return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "close", errno);
 		return 0;
 	}
 	case S_IFDIR:
@@ -533,6 +541,13 @@ static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
 		goto cleanup;
 	}
 	copy_caps(&a.loc, &dst);
+	/* An upper whose close() writes the file out reports a lost write here (build_copy). */
+	int fd = out;
+	out = -1;
+	if (close(fd) < 0 && errno != EINTR) {
+		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, UPPER, "close", errno);
+		goto cleanup;
+	}
 	/* The record keeps the metadata-only copy: after a crash it comes back, not the lower. */
 	if (deferred && (r = prepare_unsynced(ovl, ino, &ticket, tmp, a.loc.fd, a.loc.name, true)) < 0)
 		goto cleanup;

@@ -87,8 +87,10 @@ struct ovl_inode {
 	bool wb_busy;
 	/* The errno write-behind's own fdatasync got, owed to the next FSYNC: that fdatasync
 	 * marked the upper file's write error as seen, so an fd the FSYNC opens afterwards would
-	 * no longer be told of it. Atomic. */
+	 * no longer be told of it. Atomic. wb_sync_lock is held across that fdatasync and the
+	 * store, so an FSYNC can wait for one in progress before it takes what is owed. */
 	int wb_err;
+	pthread_mutex_t wb_sync_lock;
 
 	uint64_t nlookup; /* kernel references (lookup counts) */
 	uint64_t refs;    /* internal references: children, operations in flight */

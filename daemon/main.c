@@ -62,8 +62,8 @@ static const char usage[] =
 	"\n"
 	"Generic mount options passed to FUSE: ro, rw, dev, nodev, suid, nosuid, exec, noexec,\n"
 	"sync, async, dirsync, atime, noatime, allow_other, allow_root, default_permissions,\n"
-	"auto_unmount, fsname=, subtype=, max_read=, context=, fscontext=, defcontext=,\n"
-	"rootcontext=. Ignored as fstab noise: defaults, auto, noauto, user, users, nouser,\n"
+	"auto_unmount, fsname=, subtype=, max_read= (default 524288), context=, fscontext=,\n"
+	"defcontext=, rootcontext=. Ignored as fstab noise: defaults, auto, noauto, user, users, nouser,\n"
 	"_netdev, nofail, relatime, strictatime, lazytime, x-*, comment=.\n"
 	"\n"
 	"Exit status: 0 after unmount or SIGTERM, 1 on bad options or layers, 2 when mounting fails.\n";

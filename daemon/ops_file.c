@@ -585,12 +585,13 @@ void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off, struct fuse_f
 
 /* Data written earlier failed to reach INO's file on LAYER, as SYSCALL (fsync, fdatasync,
  * close) in OP reports: the errno the application is to see. A full disk or quota is the
- * application's to report; anything else (EIO of the upper's disk) is named in the log,
- * since the application's own message cannot say which layer failed. */
+ * application's to report, and so is a file system that cannot sync (EINVAL) or went
+ * read-only (EROFS): they pass unchanged, as ever. Anything else (EIO of the upper's disk)
+ * is named in the log, since the application's own message cannot say which layer failed. */
 static int sync_failed(struct ovl *ovl, struct ovl_inode *ino, int layer, const char *op,
 		       const char *syscall, int e)
 {
-	if (e == ENOSPC || e == EDQUOT)
+	if (e == ENOSPC || e == EDQUOT || e == EINVAL || e == EROFS)
 		return e;
 	return -ovl_fail(ovl, op, ino, NULL, layer, syscall, e);
 }
@@ -657,11 +658,14 @@ static void write_behind_run(struct ovl *ovl, struct write_behind *wb)
 		 * a file (no /proc), the writer's own fsync does all the work, as before. */
 		int acc, own = fd_reopen(wb->fd, O_RDWR, &acc);
 		if (own >= 0) {
-			if (fdatasync(own) < 0)
+			pthread_mutex_lock(&wb->ino->wb_sync_lock);
+			int e = fdatasync(own) < 0 ? errno : 0;
+			if (e)
 				__atomic_store_n(&wb->ino->wb_err,
 						 sync_failed(ovl, wb->ino, UPPER, "write-behind",
-							     "fdatasync", errno),
+							     "fdatasync", e),
 						 __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&wb->ino->wb_sync_lock);
 			close(own);
 		}
 	}
@@ -758,12 +762,20 @@ void op_fsync(fuse_req_t req, fuse_ino_t n, int datasync, struct fuse_file_info 
 	if (handle_of(fi) || (inode_layer(ino) == UPPER && !__atomic_load_n(&ino->metacopy,
 									     __ATOMIC_ACQUIRE)))
 		r = read_io(ovl, ino, fi, &io);
-	if (r == 0 && io.fd >= 0 && (datasync ? fdatasync(io.fd) : fsync(io.fd)) < 0)
+	if (r < 0) { /* no fd (EMFILE, say): nothing synced, and nothing owed is taken */
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (io.fd >= 0 && (datasync ? fdatasync(io.fd) : fsync(io.fd)) < 0)
 		r = -sync_failed(ovl, ino, io.layer, "fsync", datasync ? "fdatasync" : "fsync",
 				 errno);
 	data_io_done(&io);
-	/* An error only write-behind's fdatasync was told of is this FSYNC's to report. */
+	/* An error only write-behind's fdatasync was told of is this FSYNC's to report, once
+	 * (also when this sync failed itself: it is the same lost data). Wait for one under way:
+	 * it may have marked the error seen before our fd was opened and not yet said so. */
+	pthread_mutex_lock(&ino->wb_sync_lock);
 	int owed = __atomic_exchange_n(&ino->wb_err, 0, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&ino->wb_sync_lock);
 	if (r == 0 && owed)
 		r = -owed;
 	/* A copy-up still recorded as unsynced would be undone after a crash: the data this

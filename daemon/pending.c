@@ -50,6 +50,11 @@ struct pending_entry {
 	dev_t dev;
 	ino_t ino;
 	int fd; /* read-only, on the copy: what fsync needs */
+	/* The errno of a failed fsync nobody was told of yet: the background thread's. Its fsync
+	 * marked the error seen, so a retry through the same fd, or an fsync through a fd opened
+	 * since, returns 0 for data that never reached the disk: the file's next settle owes the
+	 * caller this error. */
+	int err;
 };
 
 struct pending_set {
@@ -118,11 +123,13 @@ static void entry_free(struct pending_entry *e)
 	free(e);
 }
 
-/* Under the lock: the entry's sync ended with R. */
-static void finish_locked(struct pending_set *s, struct pending_entry *e, int r)
+/* Under the lock: the entry's sync ended with R; REPORTED when a caller is told R. */
+static void finish_locked(struct pending_set *s, struct pending_entry *e, int r, bool reported)
 {
 	if (r < 0) {
 		e->state = FAILED; /* kept: the next settle tries again, the record stays */
+		if (!reported)
+			e->err = -r;
 	} else {
 		for (struct pending_entry **p = &s->head; *p; p = &(*p)->next)
 			if (*p == e) {
@@ -154,14 +161,17 @@ static void *sync_thread(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		int r = sync_entry(s, e);
 		pthread_mutex_lock(&s->lock);
-		finish_locked(s, e, r);
+		finish_locked(s, e, r, false);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
 /* Settle the entries MATCH accepts (NULL: all). Syncs queued ones in the calling thread
- * rather than waiting for the background thread to reach them. */
+ * rather than waiting for the background thread to reach them. An error the background
+ * thread met is returned too: settling one file (its fsync) takes it, so it is told once;
+ * settling all (a rename, the exit) leaves it for the file's own fsync while the entry
+ * stays, and takes it with the entry when a retry succeeds. */
 static int settle(struct pending_set *s, const dev_t *dev, const ino_t *ino)
 {
 	int result = 0;
@@ -180,11 +190,18 @@ static int settle(struct pending_set *s, const dev_t *dev, const ino_t *ino)
 			break;
 		}
 		if (e) {
+			int owed = e->err;
+			e->err = 0;
 			e->state = SYNCING;
 			pthread_mutex_unlock(&s->lock);
 			int r = sync_entry(s, e);
 			pthread_mutex_lock(&s->lock);
-			finish_locked(s, e, r);
+			/* Settling all, a failure is also kept for the file's own fsync. */
+			finish_locked(s, e, r, dev != NULL);
+			/* A retry that succeeds after an unreported failure: the data of that
+			 * failure is lost all the same. */
+			if (r == 0 && owed)
+				r = -owed;
 			if (r < 0 && result == 0)
 				result = r;
 			continue;
@@ -194,8 +211,11 @@ static int settle(struct pending_set *s, const dev_t *dev, const ino_t *ino)
 		pthread_cond_wait(&s->settled, &s->lock);
 		/* The background thread's failure counts too. */
 		for (e = s->head; e; e = e->next)
-			if (e == busy && e->state == FAILED && result == 0)
-				result = -EIO;
+			if (e == busy && e->state == FAILED && result == 0) {
+				result = e->err ? -e->err : -EIO;
+				if (dev)
+					e->err = 0;
+			}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return result;

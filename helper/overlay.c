@@ -73,7 +73,9 @@ int overlay_mount_fuse(int fuse_fd, uid_t uid, gid_t gid)
 {
 	char fdopt[32], uidopt[32], gidopt[32], readopt[32];
 	snprintf(fdopt, sizeof(fdopt), "fd=%d", fuse_fd);
-	/* The daemon is told the same (exec_daemon): libfuse checks the two agree. */
+	/* The daemon's default (common/fuse_read.h), which libfuse checks it repeats; not
+	 * passed to it, so that an older daemon, which knows no max_read of its own, matches
+	 * too. */
 	snprintf(readopt, sizeof(readopt), "max_read=%u", ANTARES_MAX_READ);
 	snprintf(uidopt, sizeof(uidopt), "user_id=%u", (unsigned)uid);
 	snprintf(gidopt, sizeof(gidopt), "group_id=%u", (unsigned)gid);
@@ -107,8 +109,8 @@ static _Noreturn void exec_daemon(const char *daemon, int fuse_fd,
 	 * (doc/performance.md). */
 	snprintf(opts + n, sizeof(opts) - (size_t)n,
 		 ",upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d,metacopy=on,writeback=0,"
-		 "squash_unmapped,max_read=%u",
-		 l->upper_fd, l->work_fd, ANTARES_MAX_READ);
+		 "squash_unmapped",
+		 l->upper_fd, l->work_fd);
 	snprintf(fdarg, sizeof(fdarg), "%d", fuse_fd);
 
 	/* Hand over exactly these fds. Ours are O_CLOEXEC, but descriptors the caller left open

@@ -4,12 +4,16 @@
 # doomed* fail with EIO, so the failure shows only when the page cache is written back, as
 # with a real disk. The application must still get EIO at its fdatasync, and the daemon's
 # log must name the file, the layer and the call:
-# (a) a small file: the daemon's own fdatasync in FSYNC reports it;
+# (a) a small file: the daemon's own fdatasync in FSYNC reports it, also 3 s later;
 # (b) a 64 MiB file written in order, synced after the daemon's write fd has gone idle:
 #     write-behind's background fdatasync (at 64 MiB) took the error first, and the
 #     kernel then tells no file opened later of it; the daemon must keep it for the FSYNC;
 # (c) the error is reported once, and a file on the same upper that is not doomed is
-#     written, synced and read back intact (the harness is not failing everything).
+#     written, synced and read back intact (the harness is not failing everything);
+# (d) a 2 MiB lower file copied up by an append, on an upper whose writes past 1 MiB fail:
+#     the copy's fsync would run in the background (pending.c), but closing the copy writes
+#     it out first and meets the error: the copy-up fails with EIO, nothing of it stays, and
+#     the file still reads as its lower original.
 . "$(dirname "$0")/../lib.sh"
 mkdir -p "$T/backing/upper" "$T/backing/work" "$T/lower" "$T/mnt"
 weak_mount "$T/backing" "$T/weak" "writeback_cache,fail_write=doomed"
@@ -39,15 +43,18 @@ logged() {
 head -c $((1 << 20)) /dev/zero 2>/dev/null >"$M/doomed-small.bin" || true
 expect_eio "a small file" "$M/doomed-small.bin"
 logged "a small file" "fsync doomed-small.bin: fdatasync on upper layer $T/weak/upper failed: Input/output error"
+head -c $((1 << 20)) /dev/zero 2>/dev/null >"$M/doomed-idle.bin" || true
+sleep 3
+expect_eio "a small file synced 3 s after it was written" "$M/doomed-idle.bin"
 
 # (b) 64 MiB in order: the run passes 64 MiB at its last write, so write-behind fdatasyncs
 # the file after the reply. Wait until it has (its log line), then until the daemon's write
 # fd is idle and closed (2 s): the FSYNC then opens the file afresh.
 head -c $((64 << 20)) /dev/zero 2>/dev/null >"$M/doomed.bin" || true
 for _ in $(seq 1 100); do grep -q "write-behind doomed.bin" "$log" && break; sleep 0.1; done
-logged "write-behind of a 64 MiB file" "write-behind doomed.bin: fdatasync on upper layer $T/weak/upper failed: Input/output error"
 sleep 3
 expect_eio "a 64 MiB file after write-behind's fdatasync" "$M/doomed.bin"
+logged "write-behind of a 64 MiB file" "write-behind doomed.bin: fdatasync on upper layer $T/weak/upper failed: Input/output error"
 
 # (c) Once reported, the error is not reported again; other files are unaffected.
 err=$(fdatasync_of "$M/doomed.bin") || fail "a second fdatasync of doomed.bin failed again: $err"
@@ -58,3 +65,20 @@ cmp "$T/data.bin" "$M/fine.bin" || fail "the file that is not doomed reads back 
 kill -0 "$LAST_DAEMON_PID" || fail "the daemon died on a failing upper"
 ovl_umount "$T/mnt"
 cmp "$T/data.bin" "$T/backing/upper/fine.bin" || fail "the upper's backing file does not hold what was written"
+
+# (d) The copy's background fsync meets the error (its log line), then the application syncs.
+mkdir -p "$T/backing2/upper" "$T/backing2/work" "$T/mnt2"
+head -c $((2 << 20)) /dev/urandom >"$T/lower/big.bin"
+weak_mount "$T/backing2" "$T/weak2" "writeback_cache,fail_write_from=1048576"
+ovl_mount "$T/mnt2" "lowerdir=$T/lower,upperdir=$T/weak2/upper,workdir=$T/weak2/work,writeback=0"
+log="$T/daemon.mnt2.log"
+err=$(printf x 2>&1 >>"$T/mnt2/big.bin") && fail "appending to a 2 MiB lower file succeeded although its copy was lost"
+case $err in
+*"Input/output error"*) ;;
+*) fail "the append whose copy-up was lost failed with '$err', want Input/output error" ;;
+esac
+logged "a lost copy-up" "copy-up big.bin: close on upper layer $T/weak2/upper failed: Input/output error"
+cmp "$T/lower/big.bin" "$T/mnt2/big.bin" || fail "after its failed copy-up big.bin no longer reads as its lower original"
+[ ! -e "$T/backing2/upper/big.bin" ] || fail "the lost copy of big.bin reached the upper layer"
+[ -z "$(ls -A "$T/backing2/work/work")" ] || fail "the failed copy-up left debris: $(ls -A "$T/backing2/work/work")"
+ovl_umount "$T/mnt2"

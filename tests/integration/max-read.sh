@@ -20,7 +20,8 @@ direct_reads() {
 		fail "an O_DIRECT read with$1 failed"
 	cmp "$T/lower1/data.bin" "$T/copy.bin" || fail "the O_DIRECT read with$1 read back differently"
 	READS=$(($(ovl_requests READ) - before))
-	grep -q "max_read=$2\b" /proc/self/mountinfo || fail "the mount with$1 does not show max_read=$2"
+	awk -v m="$M" '$5 == m' /proc/self/mountinfo | grep -q "max_read=$2\b" ||
+		fail "the mount with$1 does not show max_read=$2"
 	ovl_umount "$M"
 	: >"$T/daemon.mnt.log"
 }

@@ -6,10 +6,11 @@
  *   - getattr (and so lookup) of an entry whose name contains fail_getattr=TEXT fails with
  *     EIO, and of one whose name contains nosys_getattr=TEXT with ENOSYS: the filesystem
  *     "cannot report the file's attributes".
- *   - write of a file whose name contains fail_write=TEXT fails with EIO: a disk that fails.
- *     With -o writeback_cache the kernel takes the data into its page cache first and the
- *     failure comes when it writes it back: the application learns of it only at fsync, as
- *     from a real disk behind a page cache.
+ *   - write of a file whose name contains fail_write=TEXT fails with EIO, and so does any
+ *     write reaching past byte fail_write_from=N of a file: a disk that fails. With
+ *     -o writeback_cache the kernel takes the data into its page cache first and the failure
+ *     comes when it writes it back: the application learns of it only at fsync, as from a
+ *     real disk behind a page cache.
  * The faults can be switched at run time: -o disarmed starts without them, SIGUSR1 arms
  * them and SIGUSR2 disarms them, so a test can first let a name be looked up and then make
  * it fail. Caching is off (entry/attr timeouts 0), so every stat reaches this process.
@@ -17,7 +18,7 @@
  * libfuse 3.14 prints a harmless "Ignoring invalid max threads value" when it starts.
  *
  * usage: weakfs BACKING MNT -f [-o ro,xattr_errno=ENOSYS,fail_getattr=broken,nosys_getattr=nosys,
- *                               fail_write=doomed,writeback_cache]
+ *                               fail_write=doomed,fail_write_from=N,writeback_cache]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* renameat2 */
@@ -39,6 +40,7 @@
 
 static struct {
 	char *backing, *xattr_errno, *fail_getattr, *nosys_getattr, *fail_write;
+	long long fail_write_from; /* 0: off */
 	int disarmed, writeback_cache;
 } opt;
 static int bfd = -1;		/* the backing directory */
@@ -50,6 +52,7 @@ static const struct fuse_opt opt_spec[] = {
 	{ "fail_getattr=%s", offsetof(__typeof__(opt), fail_getattr), 0 },
 	{ "nosys_getattr=%s", offsetof(__typeof__(opt), nosys_getattr), 0 },
 	{ "fail_write=%s", offsetof(__typeof__(opt), fail_write), 0 },
+	{ "fail_write_from=%lld", offsetof(__typeof__(opt), fail_write_from), 0 },
 	{ "disarmed", offsetof(__typeof__(opt), disarmed), 1 },
 	{ "writeback_cache", offsetof(__typeof__(opt), writeback_cache), 1 },
 	FUSE_OPT_END
@@ -156,9 +159,19 @@ static int w_utimens(const char *path, const struct timespec tv[2], struct fuse_
 	RET(utimensat(bfd, rel(path), tv, AT_SYMLINK_NOFOLLOW));
 }
 
+/* With the writeback cache the kernel reads pages of files opened write-only (to fill
+ * partial pages) and positions appends itself: our fd must read, and must not append. */
+static int backing_flags(int flags)
+{
+	if (!opt.writeback_cache)
+		return flags;
+	flags &= ~O_APPEND;
+	return (flags & O_ACCMODE) == O_WRONLY ? (flags & ~O_ACCMODE) | O_RDWR : flags;
+}
+
 static int w_open(const char *path, struct fuse_file_info *fi)
 {
-	int fd = openat(bfd, rel(path), fi->flags | O_CLOEXEC);
+	int fd = openat(bfd, rel(path), backing_flags(fi->flags) | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	fi->fh = (uint64_t)fd;
@@ -166,7 +179,7 @@ static int w_open(const char *path, struct fuse_file_info *fi)
 }
 static int w_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	int fd = openat(bfd, rel(path), fi->flags | O_CREAT | O_CLOEXEC, mode);
+	int fd = openat(bfd, rel(path), backing_flags(fi->flags) | O_CREAT | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
 	fi->fh = (uint64_t)fd;
@@ -181,7 +194,8 @@ static int w_read(const char *path, char *buf, size_t size, off_t off, struct fu
 static int w_write(const char *path, const char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
-	if (armed && name_has(path, opt.fail_write))
+	if (armed && (name_has(path, opt.fail_write) ||
+		      (opt.fail_write_from > 0 && off + (off_t)size > opt.fail_write_from)))
 		return -EIO;
 	ssize_t n = pwrite((int)fi->fh, buf, size, off);
 	return n < 0 ? -errno : (int)n;
@@ -275,8 +289,8 @@ int main(int argc, char *argv[])
 		return 2;
 	if (!opt.backing) {
 		fprintf(stderr, "usage: %s BACKING MNT -f [-o xattr_errno=ENOSYS|EOPNOTSUPP|EIO|N,"
-				"fail_getattr=TEXT,nosys_getattr=TEXT,fail_write=TEXT,disarmed,ro,"
-				"writeback_cache]\n", argv[0]);
+				"fail_getattr=TEXT,nosys_getattr=TEXT,fail_write=TEXT,fail_write_from=N,"
+				"disarmed,ro,writeback_cache]\n", argv[0]);
 		return 2;
 	}
 	if (opt.xattr_errno) {
