@@ -13,7 +13,10 @@
 # (d) a 2 MiB lower file copied up by an append, on an upper whose writes past 1 MiB fail:
 #     the copy's fsync would run in the background (pending.c), but closing the copy writes
 #     it out first and meets the error: the copy-up fails with EIO, nothing of it stays, and
-#     the file still reads as its lower original.
+#     the file still reads as its lower original;
+# (e) the same with the daemon's default, the writeback cache (writeback=1), where writes
+#     reach us when the kernel writes its own cache back and FSYNC syncs through the file's
+#     handle: a small file, a 64 MiB one synced 3 s later, and a lost copy-up all end in EIO.
 . "$(dirname "$0")/../lib.sh"
 mkdir -p "$T/backing/upper" "$T/backing/work" "$T/lower" "$T/mnt"
 weak_mount "$T/backing" "$T/weak" "writeback_cache,fail_write=doomed"
@@ -82,3 +85,23 @@ cmp "$T/lower/big.bin" "$T/mnt2/big.bin" || fail "after its failed copy-up big.b
 [ ! -e "$T/backing2/upper/big.bin" ] || fail "the lost copy of big.bin reached the upper layer"
 [ -z "$(ls -A "$T/backing2/work/work")" ] || fail "the failed copy-up left debris: $(ls -A "$T/backing2/work/work")"
 ovl_umount "$T/mnt2"
+
+# (e) writeback=1, on fresh upper directories of the same two weakfs mounts.
+mkdir -p "$T/backing/upper3" "$T/backing/work3" "$T/backing2/upper3" "$T/backing2/work3" \
+	"$T/mnt3" "$T/mnt4"
+ovl_mount "$T/mnt3" "lowerdir=$T/lower,upperdir=$T/weak/upper3,workdir=$T/weak/work3,writeback=1"
+head -c $((1 << 20)) /dev/zero 2>/dev/null >"$T/mnt3/doomed-small.bin" || true
+expect_eio "writeback=1: a small file" "$T/mnt3/doomed-small.bin"
+head -c $((64 << 20)) /dev/zero 2>/dev/null >"$T/mnt3/doomed.bin" || true
+sleep 3
+expect_eio "writeback=1: a 64 MiB file synced 3 s later" "$T/mnt3/doomed.bin"
+ovl_umount "$T/mnt3"
+ovl_mount "$T/mnt4" "lowerdir=$T/lower,upperdir=$T/weak2/upper3,workdir=$T/weak2/work3,writeback=1"
+err=$(printf x 2>&1 >>"$T/mnt4/big.bin") && fail "writeback=1: appending to a 2 MiB lower file succeeded although its copy was lost"
+case $err in
+*"Input/output error"*) ;;
+*) fail "writeback=1: the append whose copy-up was lost failed with '$err', want Input/output error" ;;
+esac
+cmp "$T/lower/big.bin" "$T/mnt4/big.bin" || fail "writeback=1: after its failed copy-up big.bin no longer reads as its lower original"
+[ ! -e "$T/backing2/upper3/big.bin" ] || fail "writeback=1: the lost copy of big.bin reached the upper layer"
+ovl_umount "$T/mnt4"
