@@ -165,6 +165,18 @@ static void copy_caps(const struct loc *src, const struct loc *dst)
 				    strerror(errno));
 }
 
+/* Close the copy's fd *OUT (set to -1): 0, or the errno of a write the upper reported lost
+ * there. An upper whose close() writes the file out (FUSE with a writeback cache, NFS) tells
+ * a deferred copy only here that its data did not reach the disk. Not checked, such a copy
+ * was published, its background fsync found nothing wrong afterwards (fault-upper-eio.sh),
+ * and a torn copy hid the lower file. */
+static int close_copy(int *out)
+{
+	int fd = *out;
+	*out = -1;
+	return close(fd) < 0 && errno != EINTR ? errno : 0;
+}
+
 /* Build the copy of the lower object SRC (stat ST) as WORK/TMP. *DEFERRED: a big regular
  * file (MAY_DEFER) was not fsynced: its record must be written before it is published. */
 static int build_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const struct loc *src,
@@ -191,14 +203,8 @@ static int build_copy(struct ovl *ovl, struct ovl_inode *ino, int l, const struc
 			return ovl_fail(ovl, "copy-up", ino, NULL, l, sys, -r);
 		if (sync_now && fsync(out) < 0)
 			return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "fsync", errno);
-		/* On an upper whose close() writes the file out (FUSE with a writeback cache, NFS)
-		 * this is where a deferred copy learns that its data did not reach the disk. Not
-		 * checked, such a copy was published, its background fsync found nothing wrong
-		 * afterwards (fault-upper-eio.sh), and a torn copy hid the lower file. */
-		int fd = out;
-		out = -1;
-		if (close(fd) < 0 && errno != EINTR)
-			return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "close", errno);
+		if ((r = close_copy(&out)))
+			return ovl_fail(ovl, "copy-up", ino, NULL, UPPER, "close", r);
 		return 0;
 	}
 	case S_IFDIR:
@@ -541,11 +547,8 @@ static int copyup_data_locked(struct ovl *ovl, struct ovl_inode *ino)
 		goto cleanup;
 	}
 	copy_caps(&a.loc, &dst);
-	/* An upper whose close() writes the file out reports a lost write here (build_copy). */
-	int fd = out;
-	out = -1;
-	if (close(fd) < 0 && errno != EINTR) {
-		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, UPPER, "close", errno);
+	if ((r = close_copy(&out))) {
+		r = ovl_fail(ovl, "copy-up (data)", ino, NULL, UPPER, "close", r);
 		goto cleanup;
 	}
 	/* The record keeps the metadata-only copy: after a crash it comes back, not the lower. */

@@ -350,8 +350,6 @@ static void data_fd_install(struct ovl *ovl, struct ovl_inode *ino, int fd, int 
 	pthread_mutex_unlock(&ino->lock);
 }
 
-/* An fd on INO's data for a request without a handle: read-only for reads (a read-write
- * open fails on a read-only upper, or on a running program's file), read-write for writes. */
 /* Open the file behind FD again, through /proc/self/fd, with access ACC (O_RDONLY or O_RDWR);
  * O_RDWR falls back to O_WRONLY on a file of mode 0200 when we lack DAC override. Returns the
  * new fd or -errno, and the access it got in *GOT. */
@@ -366,6 +364,8 @@ static int fd_reopen(int fd, int acc, int *got)
 	return nfd < 0 ? -errno : nfd;
 }
 
+/* An fd on INO's data for a request without a handle: read-only for reads (a read-write
+ * open fails on a read-only upper, or on a running program's file), read-write for writes. */
 static int data_io_get(struct ovl *ovl, struct ovl_inode *ino, enum data_need need, bool pin,
 		       struct data_io *io)
 {

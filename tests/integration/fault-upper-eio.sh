@@ -36,6 +36,19 @@ expect_eio() {
 	*) fail "$1: fdatasync failed with '$err', want Input/output error" ;;
 	esac
 }
+# expect_lost_copyup PREFIX MNT UPPER WORK: appending to MNT/big.bin, whose copy-up cannot
+# reach weak2's disk, fails with EIO, and nothing of the copy stays in weak2's UPPER or WORK.
+expect_lost_copyup() {
+	local what="${1}the append to a 2 MiB lower file" err
+	err=$(printf x 2>&1 >>"$2/big.bin") && fail "$what succeeded although its copy was lost"
+	case $err in
+	*"Input/output error"*) ;;
+	*) fail "$what failed with '$err', want Input/output error" ;;
+	esac
+	cmp "$T/lower/big.bin" "$2/big.bin" || fail "${1}after its failed copy-up big.bin no longer reads as its lower original"
+	[ ! -e "$T/backing2/$3/big.bin" ] || fail "${1}the lost copy of big.bin reached the upper layer"
+	[ -z "$(ls -A "$T/backing2/$4/work")" ] || fail "${1}the failed copy-up left debris: $(ls -A "$T/backing2/$4/work")"
+}
 # logged WHAT PATTERN: the daemon's log has a line matching PATTERN.
 logged() {
 	grep -q -- "$2" "$log" || { cat "$log" >&2; fail "$1: no log line matching '$2' (log above)"; }
@@ -75,15 +88,8 @@ head -c $((2 << 20)) /dev/urandom >"$T/lower/big.bin"
 weak_mount "$T/backing2" "$T/weak2" "writeback_cache,fail_write_from=1048576"
 ovl_mount "$T/mnt2" "lowerdir=$T/lower,upperdir=$T/weak2/upper,workdir=$T/weak2/work,writeback=0"
 log="$T/daemon.mnt2.log"
-err=$(printf x 2>&1 >>"$T/mnt2/big.bin") && fail "appending to a 2 MiB lower file succeeded although its copy was lost"
-case $err in
-*"Input/output error"*) ;;
-*) fail "the append whose copy-up was lost failed with '$err', want Input/output error" ;;
-esac
+expect_lost_copyup "" "$T/mnt2" upper work
 logged "a lost copy-up" "copy-up big.bin: close on upper layer $T/weak2/upper failed: Input/output error"
-cmp "$T/lower/big.bin" "$T/mnt2/big.bin" || fail "after its failed copy-up big.bin no longer reads as its lower original"
-[ ! -e "$T/backing2/upper/big.bin" ] || fail "the lost copy of big.bin reached the upper layer"
-[ -z "$(ls -A "$T/backing2/work/work")" ] || fail "the failed copy-up left debris: $(ls -A "$T/backing2/work/work")"
 ovl_umount "$T/mnt2"
 
 # (e) writeback=1, on fresh upper directories of the same two weakfs mounts.
@@ -97,11 +103,5 @@ sleep 3
 expect_eio "writeback=1: a 64 MiB file synced 3 s later" "$T/mnt3/doomed.bin"
 ovl_umount "$T/mnt3"
 ovl_mount "$T/mnt4" "lowerdir=$T/lower,upperdir=$T/weak2/upper3,workdir=$T/weak2/work3,writeback=1"
-err=$(printf x 2>&1 >>"$T/mnt4/big.bin") && fail "writeback=1: appending to a 2 MiB lower file succeeded although its copy was lost"
-case $err in
-*"Input/output error"*) ;;
-*) fail "writeback=1: the append whose copy-up was lost failed with '$err', want Input/output error" ;;
-esac
-cmp "$T/lower/big.bin" "$T/mnt4/big.bin" || fail "writeback=1: after its failed copy-up big.bin no longer reads as its lower original"
-[ ! -e "$T/backing2/upper3/big.bin" ] || fail "writeback=1: the lost copy of big.bin reached the upper layer"
+expect_lost_copyup "writeback=1: " "$T/mnt4" upper3 work3
 ovl_umount "$T/mnt4"
