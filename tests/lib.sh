@@ -49,7 +49,7 @@ if [ "$MODE" = rootless ] && [ -z "${ANTARES_IN_USERNS:-}" ]; then
 		# Knobs of the long-form and sanitizer runs travel into the unprivileged run.
 		passenv=()
 		for v in ANTARES_SANITIZE OVERLAYD_BASE_OPTS CRASH_TRIALS CRASH_SEED STRESS_SECONDS \
-			STRESS_JOBS STRESS_WATCHDOG KEEP_TEST_DIR; do
+			STRESS_JOBS STRESS_WATCHDOG IOMODEL_SEEDS IOMODEL_OPS KEEP_TEST_DIR; do
 			[ -n "${!v:-}" ] && passenv+=("$v=${!v}")
 		done
 		set +e
