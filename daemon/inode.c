@@ -167,7 +167,6 @@ struct ovl_inode *inode_new(struct ovl *ovl, mode_t type)
 	ino->write_fd = -1;
 	pthread_mutex_init(&ino->lock, NULL);
 	pthread_mutex_init(&ino->copyup_lock, NULL);
-	pthread_mutex_init(&ino->wb_sync_lock, NULL);
 	if (S_ISDIR(type)) {
 		ino->dir_fds = malloc(sizeof(int) * (size_t)ovl->n_layers);
 		if (!ino->dir_fds) {
@@ -220,7 +219,6 @@ static void destroy(struct ovl *ovl, struct ovl_inode *ino)
 	free(ino->data_path);
 	pthread_mutex_destroy(&ino->lock);
 	pthread_mutex_destroy(&ino->copyup_lock);
-	pthread_mutex_destroy(&ino->wb_sync_lock);
 	free(ino);
 }
 

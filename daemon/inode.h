@@ -84,13 +84,11 @@ struct ovl_inode {
 	 * sequential run not yet handed to the disk starts, and whether a hand-over is under way.
 	 * Hints, read and written without a lock: a race costs one early or late hand-over. */
 	off_t wb_end, wb_start;
-	bool wb_busy;
+	bool wb_busy; /* atomic; an FSYNC waits for it to clear (ops_file.c, write_behind_wait) */
 	/* The errno write-behind's own fdatasync got, owed to the next FSYNC: that fdatasync
 	 * marked the upper file's write error as seen, so an fd the FSYNC opens afterwards would
-	 * no longer be told of it. Atomic. wb_sync_lock is held across that fdatasync and the
-	 * store, so an FSYNC can wait for one in progress before it takes what is owed. */
+	 * no longer be told of it. Atomic, stored before wb_busy clears. */
 	int wb_err;
-	pthread_mutex_t wb_sync_lock;
 
 	uint64_t nlookup; /* kernel references (lookup counts) */
 	uint64_t refs;    /* internal references: children, operations in flight */

@@ -85,7 +85,8 @@ static uint64_t seed_used;
 static const char *dir;
 static bool direct_ok = true;
 static bool falloc_mode_ok[5] = { true, true, true, true, true };
-static long op_count[OP_KINDS];
+static long op_count[OP_KINDS]; /* ops that ran */
+static bool skipped; /* the current op did nothing (left out, or an empty file to map) */
 
 /* xorshift64*: the same seed gives the same files and the same ops anywhere. */
 static uint64_t rng_state;
@@ -194,6 +195,8 @@ static void model_write(struct obj *o, long off, const unsigned char *buf, long 
 /* Compare N bytes read at OFF with the model; on a difference report the first byte. */
 static void check_bytes(int obj, const unsigned char *got, long off, long n, const char *how)
 {
+	if (n == 0)
+		return;
 	const unsigned char *want = objs[obj].data + off;
 	if (memcmp(got, want, (size_t)n) == 0)
 		return;
@@ -203,8 +206,9 @@ static void check_bytes(int obj, const unsigned char *got, long off, long n, con
 	long j = i;
 	while (j < n && got[j] != want[j])
 		j++;
-	fail_obj(obj, "%s of %s: byte %ld is 0x%02x, expected 0x%02x (%ld differing bytes from there)",
-		 how, name_of(obj), off + i, got[i], want[i], j - i);
+	fail_obj(obj,
+		 "%s of %s (object %d): byte %ld is 0x%02x, expected 0x%02x (%ld differing bytes from there)",
+		 how, name_of(obj), obj, off + i, got[i], want[i], j - i);
 }
 
 /* Data of op N: recognisable in a hex dump, different for every op and offset. */
@@ -250,8 +254,9 @@ static int slot_for(int obj, bool want_write)
 		if (want_write ? writable(sl->flags) : readable(sl->flags))
 			return s;
 	}
-	/* Slot 0 is never the read-only one opened at the start. */
-	int s = 1 + (int)rnd_below(NSLOT - 1);
+	/* Never the last slot: it holds the read-only handle opened before the first op, which
+	 * must live on through the copy-up. */
+	int s = (int)rnd_below(NSLOT - 1);
 	slot_open(obj, s, want_write ? O_RDWR : O_RDONLY);
 	return s;
 }
@@ -366,8 +371,10 @@ static void do_map(struct logged_op *o, bool write)
 {
 	int obj = o->obj;
 	long size = objs[obj].size;
-	if (size == 0)
+	if (size == 0) {
+		skipped = true;
 		return;
+	}
 	int s = write ? -1 : slot_for(obj, false);
 	if (write) {
 		/* A shared writable mapping needs a read-write fd. */
@@ -408,13 +415,16 @@ static void do_map(struct logged_op *o, bool write)
 
 static void do_direct_read(struct logged_op *o)
 {
-	if (!direct_ok)
+	if (!direct_ok) {
+		skipped = true;
 		return;
+	}
 	int obj = o->obj;
 	int fd = open(name_of(obj), O_RDONLY | O_DIRECT | O_CLOEXEC);
 	if (fd < 0 && errno == EINVAL) {
-		fprintf(stderr, "iomodel: O_DIRECT refused (EINVAL) in %s: direct reads left out\n", dir);
+		fprintf(stderr, "iomodel: left out: direct reads (O_DIRECT refused with EINVAL)\n");
 		direct_ok = false;
+		skipped = true;
 		return;
 	}
 	if (fd < 0)
@@ -462,8 +472,10 @@ static const int falloc_modes[5] = {
 static void do_fallocate(struct logged_op *o)
 {
 	int obj = o->obj, m = (int)rnd_below(5);
-	if (!falloc_mode_ok[m])
+	if (!falloc_mode_ok[m]) {
+		skipped = true;
 		return;
+	}
 	int s = slot_for(obj, true);
 	long off = pick_off(obj), len = rnd_len();
 	if (off >= cap_of(obj))
@@ -472,9 +484,10 @@ static void do_fallocate(struct logged_op *o)
 	o->slot = s, o->off = off, o->len = len, o->arg = falloc_modes[m];
 	if (fallocate(slots[obj][s].fd, falloc_modes[m], off, len) < 0) {
 		if (errno == EOPNOTSUPP) {
-			fprintf(stderr, "iomodel: fallocate mode %#x not supported in %s: left out\n",
-				falloc_modes[m], dir);
+			fprintf(stderr, "iomodel: left out: fallocate mode %#x (EOPNOTSUPP)\n",
+				falloc_modes[m]);
 			falloc_mode_ok[m] = false;
+			skipped = true;
 			return;
 		}
 		fail_errno(obj, "fallocate");
@@ -513,7 +526,8 @@ static void do_copy_range(struct logged_op *o)
 			fail_obj(dst, "copy_file_range stopped after %ld of %ld bytes", done, want);
 		done += n;
 	}
-	model_write(&objs[dst], out, objs[src].data + in, want);
+	if (want > 0)
+		model_write(&objs[dst], out, objs[src].data + in, want);
 }
 
 static void do_fsync(struct logged_op *o)
@@ -562,6 +576,12 @@ static void do_chmod(struct logged_op *o)
 
 static void do_utimes(struct logged_op *o)
 {
+	/* Without the writeback cache, pages dirtied through a mapping and written out after the
+	 * utimes would set the upper file's mtime to the time of that write: flush them first. */
+	int fd = open(name_of(o->obj), O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		fail_errno(o->obj, "fsync before utimes");
+	close(fd);
 	struct timespec ts[2] = { { 1000000000 + rnd_below(1000000), rnd_below(1000000000) },
 				  { 1000000000 + rnd_below(1000000), rnd_below(1000000000) } };
 	if (utimensat(AT_FDCWD, name_of(o->obj), ts, 0) < 0)
@@ -615,8 +635,11 @@ static void do_stream(struct logged_op *o)
 	unsigned char *buf = malloc(1 << 20);
 	for (long done = 0; done < len; done += 1 << 20) {
 		fill(buf, 1 << 20, off + done);
-		if (pwrite(slots[obj][s].fd, buf, 1 << 20, off + done) != 1 << 20)
+		ssize_t n = pwrite(slots[obj][s].fd, buf, 1 << 20, off + done);
+		if (n < 0)
 			fail_errno(obj, "pwrite (stream)");
+		if (n != 1 << 20)
+			fail_obj(obj, "short write in a stream: %zd of %d bytes", n, 1 << 20);
 		model_write(&objs[obj], off + done, buf, 1 << 20);
 	}
 	free(buf);
@@ -710,13 +733,14 @@ static void corrupt_one_byte(void)
 			obj = i;
 	if (obj < 0)
 		return;
-	long off = rnd_below(objs[obj].size);
+	/* Chosen without the op stream's generator, so the ops after it are those of the clean run. */
+	long off = (long)((seed_used * 2654435761ULL + 977) % (uint64_t)objs[obj].size);
 	unsigned char c = (unsigned char)(objs[obj].data[off] ^ 0x5a);
 	int fd = open(name_of(obj), O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || pwrite(fd, &c, 1, off) != 1)
 		fail_errno(obj, "corrupting write");
 	close(fd);
-	fprintf(stderr, "iomodel: changed byte %ld of %s behind the model's back\n", off, name_of(obj));
+	fprintf(stderr, "iomodel: changed byte %ld of object %d behind the model's back\n", off, obj);
 }
 
 static int usage(void)
@@ -775,7 +799,6 @@ int main(int argc, char **argv)
 		o->obj2 = (o->obj + 1 + (int)rnd_below(NOBJ - 1)) % NOBJ;
 		if (o->kind != OP_COPY_RANGE && o->kind != OP_RENAME_SWAP)
 			o->obj2 = -1;
-		op_count[o->kind]++;
 		if (cur_op == corrupt_at)
 			corrupt_one_byte();
 		/* Long enough for the daemon to close idle write fds (2 s, writefds.h) while the
@@ -803,6 +826,9 @@ int main(int argc, char **argv)
 		case OP_STREAM: do_stream(o); break;
 		case OP_KINDS: break;
 		}
+		if (!skipped)
+			op_count[o->kind]++;
+		skipped = false;
 	}
 	cur_op = ops - 1;
 	for (int i = 0; i < NOBJ; i++) {
