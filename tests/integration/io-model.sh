@@ -11,7 +11,10 @@
 . "$(dirname "$0")/../lib.sh"
 IOMODEL=$TOOLS/iomodel
 [ -x "$IOMODEL" ] || fail "iomodel not built at $IOMODEL (tests/meson.build)"
+# Under the sanitizers (a run 3-4 times slower) one seed: they look for memory errors of the
+# daemon, and one seed already takes every path.
 SEEDS=${IOMODEL_SEEDS:-"11 12"}
+[ -n "${ANTARES_SANITIZE:-}" ] && SEEDS=${IOMODEL_SEEDS:-11}
 OPS=${IOMODEL_OPS:-3000}
 
 # fresh_layers SEED: the starting files in $T/lower1 (top) and $T/lower2, empty upper and work.
