@@ -3,9 +3,8 @@
 # reads through handles opened before the copy-up, mmap reads and shared writes, O_DIRECT
 # reads, truncation, fallocate, copy_file_range, fsync, dropped page cache, chmod and utimes
 # (metadata-only copy-ups), rename swaps of open files, streams of sequential writes long
-# enough for write-behind. Each read must match the model, in the
-# daemon's default mode (writeback cache) and in antares-sandbox's (writeback=0,metacopy=on);
-# after the unmount the lower layers must be untouched and a remount must show the model's
+# enough for write-behind. Each read must match the model, in the daemon's default mode
+# (writeback cache) and in antares-sandbox's (writeback=0,metacopy=on); after the unmount the lower layers must be untouched and a remount must show the model's
 # bytes. First the model itself is checked on a plain directory, and shown to catch a byte
 # changed behind its back. IOMODEL_SEEDS and IOMODEL_OPS replace the fixed seeds and length.
 . "$(dirname "$0")/../lib.sh"

@@ -155,6 +155,12 @@ static _Noreturn void fail_obj(int obj, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	/* Which handle read it matters most: one opened before the copy-up (op -1), or after. */
+	if (obj >= 0 && cur_op >= 0 && oplog[cur_op].slot >= 0) {
+		const struct slot *sl = &slots[obj][oplog[cur_op].slot];
+		fprintf(stderr, "iomodel: slot %d: flags %#o, opened at op %ld\n", oplog[cur_op].slot,
+			sl->flags, sl->opened_at);
+	}
 	if (obj >= 0)
 		print_history(obj);
 	exit(1);
