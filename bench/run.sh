@@ -50,6 +50,12 @@ Usage: bench/run.sh [OPTIONS]
                    -o options added for antares-overlayd and antares-baseline (default
                    "metacopy=on,writeback=0", what antares-sandbox mounts with; "" for the
                    daemon's defaults)
+  --baseline-options OPTS
+                   -o options added for antares-baseline only, after --daemon-options (e.g.
+                   "io_uring=0" to compare a daemon with and without io_uring in one run)
+  --uring          set the fuse module's enable_uring for the run (put back at exit), so that
+                   antares-overlayd takes its requests through io_uring (Linux 6.14 and later;
+                   off by default in the kernel, see io_uring= in antares-overlayd(1))
   --cache DIR      where the lower tree, inputs and scratch live (default /var/tmp/antares-bench);
                    the uppers are made there too, so it decides the filesystem measured
   --out PREFIX     write PREFIX.md and PREFIX.csv (default bench/results/latest)
@@ -86,7 +92,7 @@ fi
 RUNS=5 COMPILE_RUNS=3 QUICK=0 ONLY="" STACK_LIST="" INSTALL=1 OUT_PREFIX=""
 DAEMON="$REPO_DIR/build/daemon/antares-overlayd"
 CACHE=/var/tmp/antares-bench
-RUNS_SET=0 COMPILE_RUNS_SET=0 BASELINE=""
+RUNS_SET=0 COMPILE_RUNS_SET=0 BASELINE="" BASELINE_OPTIONS="" URING=0
 # antares-sandbox mounts the overlay with metacopy=on,writeback=0 (helper/overlay.c); the sandbox
 # is how the daemon is used, so that is what is measured unless told otherwise.
 DAEMON_OPTIONS=metacopy=on,writeback=0
@@ -100,6 +106,8 @@ while [ $# -gt 0 ]; do
 	--daemon) DAEMON=$2; shift 2 ;;
 	--baseline) BASELINE=$(realpath -m "$2"); shift 2 ;;
 	--daemon-options) DAEMON_OPTIONS=$2; shift 2 ;;
+	--baseline-options) BASELINE_OPTIONS=$2; shift 2 ;;
+	--uring) URING=1; shift ;;
 	--cache) CACHE=$2; shift 2 ;;
 	--out) OUT_PREFIX=$2; shift 2 ;;
 	--no-install) INSTALL=0; shift ;;
@@ -209,6 +217,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+uring_setup
+note "FUSE over io_uring: $URING_STATE"
 note "warming the page cache with the lower layer"
 warm_lower
 hold_host_memory

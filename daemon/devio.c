@@ -26,11 +26,12 @@
 #include <unistd.h>
 
 #include "devio.h"
+#include "uring.h"
 
 static __thread bool request_kills_suidgid;
 /* The INIT request's id and what the kernel offered; the reply is patched. */
 static uint64_t init_unique;
-static bool init_offers_killpriv_v2, init_offers_parallel_dirops;
+static bool init_offers_killpriv_v2, init_offers_parallel_dirops, init_offers_uring;
 
 bool devio_request_kills_suidgid(void)
 {
@@ -57,7 +58,7 @@ static const struct {
 	{ FUSE_OPEN, offsetof(struct fuse_open_in, open_flags), FUSE_OPEN_KILL_SUIDGID },
 };
 
-static void note_request(const void *buf, size_t len)
+void devio_note_request(const void *buf, size_t len)
 {
 	struct fuse_in_header h;
 	uint32_t v = 0;
@@ -69,6 +70,10 @@ static void note_request(const void *buf, size_t len)
 		init_unique = h.unique;
 		init_offers_killpriv_v2 = v & FUSE_HANDLE_KILLPRIV_V2;
 		init_offers_parallel_dirops = v & FUSE_PARALLEL_DIROPS;
+		uint32_t v2 = 0;
+		init_offers_uring = (v & FUSE_INIT_EXT) &&
+				    arg_u32(buf, len, offsetof(struct fuse_init_in, flags2), &v2) &&
+				    (v2 & URING_INIT_FLAG2);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(kill_flags) / sizeof(kill_flags[0]); i++)
@@ -84,13 +89,24 @@ static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
 	(void)userdata;
 	ssize_t n = read(fd, buf, len);
 	if (n > 0)
-		note_request(buf, (size_t)n);
+		devio_note_request(buf, (size_t)n);
+	return n;
+}
+
+static ssize_t iov_total(const struct iovec *iov, int count)
+{
+	ssize_t n = 0;
+	for (int i = 0; i < count; i++)
+		n += (ssize_t)iov[i].iov_len;
 	return n;
 }
 
 static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	struct ovl *ovl = userdata;
+	size_t uring_payload = 0;
+	if (uring_take_reply(iov, count))
+		return iov_total(iov, count);
 	if (init_unique && count >= 2 && iov[0].iov_len >= sizeof(struct fuse_out_header) &&
 	    iov[1].iov_len >= offsetof(struct fuse_init_out, flags) + sizeof(uint32_t)) {
 		struct fuse_out_header *o = iov[0].iov_base;
@@ -103,9 +119,25 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 			}
 			if (o->error == 0 && init_offers_parallel_dirops)
 				out->flags |= FUSE_PARALLEL_DIROPS;
+			if (o->error == 0 && ovl->io_uring && init_offers_uring &&
+			    iov[1].iov_len >= offsetof(struct fuse_init_out, flags2) + sizeof(uint32_t) &&
+			    uring_possible()) {
+				out->flags |= FUSE_INIT_EXT;
+				out->flags2 |= URING_INIT_FLAG2;
+				/* The kernel wants an entry to hold its largest request. */
+				size_t page = (size_t)sysconf(_SC_PAGESIZE);
+				uring_payload = out->max_write;
+				if (out->max_pages * page > uring_payload)
+					uring_payload = out->max_pages * page;
+				if (uring_payload < FUSE_MIN_READ_BUFFER)
+					uring_payload = FUSE_MIN_READ_BUFFER;
+			}
 		}
 	}
-	return writev(fd, iov, count);
+	ssize_t n = writev(fd, iov, count);
+	if (n >= 0 && uring_payload)
+		uring_start(ovl, fd, uring_payload);
+	return n;
 }
 
 /* Replies with file data (reads) are spliced from the backing file, as without the hook. */
@@ -113,6 +145,9 @@ static ssize_t dev_splice_send(int fdin, off_t *offin, int fdout, off_t *offout,
 			       unsigned int flags, void *userdata)
 {
 	(void)userdata;
+	ssize_t n = uring_take_spliced_reply(fdin, len);
+	if (n != 0)
+		return n;
 	return splice(fdin, offin, fdout, offout, len, flags);
 }
 

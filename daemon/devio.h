@@ -11,3 +11,6 @@ int devio_attach(struct fuse_session *se);
 /* Whether the request this thread is processing (a write, setattr or open) carries the
  * kernel's "clear setuid and setgid" flag. */
 bool devio_request_kills_suidgid(void);
+
+/* Note the flags of a request that this thread is about to process (devio.c). */
+void devio_note_request(const void *buf, size_t len);

@@ -56,6 +56,8 @@ static const char usage[] =
 	"  metacopy=on|off        metadata changes to lower files copy no data (default off)\n"
 	"  noacl                  no POSIX ACLs on the mount (stored ACLs are still copied)\n"
 	"  writeback=0|1          kernel writeback cache for file data (default 1)\n"
+	"  io_uring=0|1           take requests through io_uring when the kernel offers it (the\n"
+	"                         fuse module's enable_uring, set by root; default 1)\n"
 	"  squash_unmapped        show files of ids unmapped in our user namespace as ours\n"
 	"  fast_ino, threaded, plugins, xattr_permissions\n"
 	"                         accepted for fuse-overlayfs compatibility; no effect\n"
@@ -348,6 +350,7 @@ destroy:
 	fuse_session_destroy(se);
 out:
 	/* Copies still waiting for their fsync get it now: a clean exit leaves none pending. */
+	ops_file_shutdown();
 	pending_shutdown(&ovl);
 	writefds_shutdown();
 	/* Free what the session used, so that leak checkers (the ASan build, valgrind) see a

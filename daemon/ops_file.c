@@ -19,6 +19,7 @@
 #include "layer.h"
 #include "ops.h"
 #include "pending.h"
+#include "uring.h"
 #include "writefds.h"
 
 struct ovl_file {
@@ -624,6 +625,8 @@ struct write_behind {
  * of a source tree, and a wait happens only when an fsync meets a hand-over under way. */
 static pthread_mutex_t wb_wait_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wb_wait_done = PTHREAD_COND_INITIALIZER;
+/* Hand-overs running on threads of their own (write_behind_apart), under wb_wait_lock. */
+static unsigned wb_apart;
 
 static void write_behind_end(struct ovl_inode *ino)
 {
@@ -697,6 +700,55 @@ static void write_behind_run(struct ovl *ovl, struct write_behind *wb)
 	inode_unref(ovl, wb->ino);
 }
 
+struct write_behind_job {
+	struct ovl *ovl;
+	struct write_behind wb;
+};
+
+static void *write_behind_thread(void *arg)
+{
+	struct write_behind_job *job = arg;
+	write_behind_run(job->ovl, &job->wb);
+	free(job);
+	pthread_mutex_lock(&wb_wait_lock);
+	wb_apart--;
+	pthread_cond_broadcast(&wb_wait_done);
+	pthread_mutex_unlock(&wb_wait_lock);
+	return NULL;
+}
+
+/* A request that came through io_uring is answered when its handler returns, and the next
+ * request may already wait for the same entry (uring.c): its hand-over runs on a thread of
+ * its own, so the writer does not wait for the disk. Done here when no thread can start. */
+static void write_behind_apart(struct ovl *ovl, struct write_behind *wb)
+{
+	struct write_behind_job *job = malloc(sizeof(*job));
+	pthread_attr_t attr;
+	pthread_t th;
+	if (job && pthread_attr_init(&attr) == 0) {
+		job->ovl = ovl;
+		job->wb = *wb;
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_mutex_lock(&wb_wait_lock);
+		bool started = pthread_create(&th, &attr, write_behind_thread, job) == 0;
+		wb_apart += started;
+		pthread_mutex_unlock(&wb_wait_lock);
+		pthread_attr_destroy(&attr);
+		if (started)
+			return;
+	}
+	free(job);
+	write_behind_run(ovl, wb);
+}
+
+void ops_file_shutdown(void)
+{
+	pthread_mutex_lock(&wb_wait_lock);
+	while (wb_apart)
+		pthread_cond_wait(&wb_wait_done, &wb_wait_lock);
+	pthread_mutex_unlock(&wb_wait_lock);
+}
+
 void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t off,
 		  struct fuse_file_info *fi)
 {
@@ -734,7 +786,9 @@ void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t of
 	} else {
 		fuse_reply_write(req, (size_t)w);
 	}
-	if (behind)
+	if (behind && uring_serving())
+		write_behind_apart(ovl, &wb);
+	else if (behind)
 		write_behind_run(ovl, &wb);
 }
 

@@ -23,6 +23,9 @@ void ovl_options_init(struct ovl_options *o)
 	 * meanwhile loses it, and close() says EIO (doc/daemon.md, "Writeback cache"). */
 	o->writeback = true;
 	o->max_read = ANTARES_MAX_READ;
+	/* Taken whenever the kernel offers it: root turned it on for the whole machine
+	 * (daemon/uring.c). */
+	o->io_uring = true;
 }
 
 void ovl_options_free(struct ovl_options *o)
@@ -215,6 +218,15 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 		}
 		if (!v)
 			o->writeback = true;
+		return 0;
+	}
+	if (!strcmp(key, "io_uring")) {
+		if (v && parse_bool(v, &o->io_uring) < 0) {
+			snprintf(err, errlen, "option io_uring= takes 0 or 1");
+			return -EINVAL;
+		}
+		if (!v)
+			o->io_uring = true;
 		return 0;
 	}
 	if (!strcmp(key, "squash_unmapped") && !v) {

@@ -19,6 +19,7 @@ struct ovl_options {
 	bool writeback; /* kernel writeback cache: writes gathered in the page cache */
 	bool squash_unmapped; /* report unmapped (overflow) owners as the daemon's own ids */
 	unsigned max_read;    /* largest READ the kernel sends, bytes (max_read=) */
+	bool io_uring; /* take requests through io_uring when the kernel offers it (uring.c) */
 	char *fuse_opts; /* comma-separated generic mount options handed to libfuse */
 };
 

@@ -19,6 +19,21 @@ note() { echo "# $*" >&2; }
 # user, without a namespace made beforehand.
 : "${SANDBOX_TEST:=}"
 
+# ANTARES_URING=1 (the tests' "uring" runs, tests/meson.build): the fuse module's enable_uring
+# is set while the test runs, so that the daemon takes its requests through io_uring
+# (daemon/uring.c), and put back at exit; ovl_mount checks that every mount does. Only root
+# may set it, so a rootless run sets it before it drops to the test user.
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+URING_WAS=
+if [ -n "${ANTARES_URING:-}" ] && [ -z "${ANTARES_IN_USERNS:-}" ]; then
+	[ "$(id -u)" = 0 ] || skip "ANTARES_URING=1 needs root, to set $URING_PARAM"
+	[ -w "$URING_PARAM" ] ||
+		skip "this kernel has no FUSE over io_uring ($URING_PARAM is missing: it needs Linux 6.14 or later, with CONFIG_FUSE_IO_URING)"
+	URING_WAS=$(cat "$URING_PARAM")
+	echo Y >"$URING_PARAM"
+	trap 'echo "$URING_WAS" >"$URING_PARAM"' EXIT
+fi
+
 # Rootless mode: re-run this script as an unprivileged user inside `unshare -Urm`. The build
 # products and tests are staged in a world-readable directory, since the checkout may live
 # somewhere (like /root) the test user cannot read.
@@ -49,7 +64,7 @@ if [ "$MODE" = rootless ] && [ -z "${ANTARES_IN_USERNS:-}" ]; then
 		# Knobs of the long-form and sanitizer runs travel into the unprivileged run.
 		passenv=()
 		for v in ANTARES_SANITIZE OVERLAYD_BASE_OPTS CRASH_TRIALS CRASH_SEED STRESS_SECONDS \
-			STRESS_JOBS STRESS_WATCHDOG IOMODEL_SEEDS IOMODEL_OPS KEEP_TEST_DIR; do
+			STRESS_JOBS STRESS_WATCHDOG IOMODEL_SEEDS IOMODEL_OPS KEEP_TEST_DIR ANTARES_URING; do
 			[ -n "${!v:-}" ] && passenv+=("$v=${!v}")
 		done
 		set +e
@@ -112,6 +127,7 @@ cleanup() {
 		for i in $(seq 1 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
 	done
 	sanitizer_check || rc=1
+	[ -z "$URING_WAS" ] || echo "$URING_WAS" >"$URING_PARAM" || true
 	if [ -n "${KEEP_TEST_DIR:-}" ]; then
 		echo "# kept $T" >&2
 	else
@@ -139,12 +155,25 @@ ovl_mount() {
 	for i in $(seq 1 200); do
 		if mountpoint -q "$mnt"; then
 			LAST_DAEMON_PID=$pid
+			[ -z "${ANTARES_URING:-}" ] || uring_check "$log"
 			return 0
 		fi
 		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; fail "antares-overlayd exited before mounting $mnt"; }
 		sleep 0.05
 	done
 	fail "mount of $mnt did not appear within 10s"
+}
+
+# uring_check LOG: the daemon that writes LOG (at --log-level info) takes its requests through
+# io_uring; it says so once its queues are started, right after the kernel's INIT.
+uring_check() {
+	local i
+	for i in $(seq 1 100); do
+		grep -q 'requests come through io_uring' "$1" && return 0
+		sleep 0.05
+	done
+	cat "$1" >&2
+	fail "ANTARES_URING is set, but antares-overlayd does not take its requests through io_uring"
 }
 
 # ovl_umount MNT: unmount and wait for the daemon to exit cleanly.

@@ -100,6 +100,8 @@ machine_info() {
 		echo "- fuse-overlayfs: $(fuse-overlayfs --version 2>/dev/null | sed -n 's/^fuse-overlayfs: //p'), libfuse $(fusermount3 --version 2>&1 | awk '{ print $NF }')"
 	echo "- Command: \`$COMMAND_LINE\`"
 	echo "- Runs: $RUNS per workload and stack ($COMPILE_RUNS for compile); medians shown, ratio to native in parentheses"
+	[ -n "$BASELINE_OPTIONS" ] && echo "- antares-baseline options: also \`-o $BASELINE_OPTIONS\`"
+	echo "- FUSE over io_uring: $URING_STATE"
 	echo "- Host memory: $HOST_MEMORY"
 	echo "- Freed inodes: $FREED_INODES"
 	if [ -n "${ROUND_TRIP:-}" ]; then

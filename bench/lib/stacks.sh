@@ -88,7 +88,7 @@ fuse_mount() {
 	fuse-overlayfs) fuse-overlayfs -f -o "$opts" "$d/mnt" >>"$DLOG" 2>&1 & ;;
 	# --log-level warning (the default, said explicitly): the log is where failures show up.
 	antares-overlayd) "$DAEMON" -f -o "$opts${DAEMON_OPTIONS:+,$DAEMON_OPTIONS}" --log "$DLOG" --log-level warning "$d/mnt" 2>>"$DLOG" & ;;
-	antares-baseline) "$BASELINE" -f -o "$opts${DAEMON_OPTIONS:+,$DAEMON_OPTIONS}" --log "$DLOG" --log-level warning "$d/mnt" 2>>"$DLOG" & ;;
+	antares-baseline) "$BASELINE" -f -o "$opts${DAEMON_OPTIONS:+,$DAEMON_OPTIONS}${BASELINE_OPTIONS:+,$BASELINE_OPTIONS}" --log "$DLOG" --log-level warning "$d/mnt" 2>>"$DLOG" & ;;
 	esac
 	DPID=$!
 	DAEMON_PIDS+=("$DPID")

@@ -60,7 +60,8 @@ cmp "$T/data.bin" "$M/rev.bin" || fail "the file written back to front reads bac
 cmp -n $((4 << 20)) "$T/data.bin" "$M/small.bin" || fail "the small file reads back differently"
 ovl_umount "$M"
 cmp "$T/data.bin" "$T/upper/seq.bin" || fail "the upper file does not hold what was written"
-grep . "$T/daemon.mnt.log" >&2 && fail "the daemon logged a failure (above)"
+# Info lines (the daemon says so when it takes io_uring) are not failures.
+grep -v ": info: " "$T/daemon.mnt.log" >&2 && fail "the daemon logged a failure (above)"
 
 # The background fdatasync, seen by strace on the daemon: 128 MiB written in order (no fsync
 # by the writer) pass 64 MiB twice, and each passing is one fdatasync, unless the hand-over

@@ -24,7 +24,7 @@ for wb in 1 0; do
 	ovl_umount "$T/mnt"
 	[ "$(cat "$T/upper/wo")" = "$(printf 'HOWDY world\nappended')" ] ||
 		fail "writeback=$wb: upper file holds '$(cat "$T/upper/wo")'"
-	grep . "$T/daemon.mnt.log" >&2 && fail "writeback=$wb: the daemon logged a failure (above)"
+	grep -v ": info: " "$T/daemon.mnt.log" >&2 && fail "writeback=$wb: the daemon logged a failure (above)"
 	rm -f "$T/upper/wo"
 done
 true

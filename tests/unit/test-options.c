@@ -102,6 +102,20 @@ int main(void)
 	   "max_read= beyond 32 bits is refused, naming the limit");
 	ovl_options_free(&o);
 
+	ok(parse(&o, "lowerdir=/a", err) == 0 && o.io_uring, "io_uring is taken when offered by default");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,io_uring=0", err) == 0 && !o.io_uring, "io_uring=0 turns it off");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,io_uring=0,io_uring", err) == 0 && o.io_uring,
+	   "plain io_uring means io_uring=1");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,io_uring=2", err) < 0 && strstr(err, "io_uring= takes 0 or 1"),
+	   "a bad io_uring= value is refused, naming the option");
+	ovl_options_free(&o);
+
 	ok(parse(&o, "lowerdir", err) < 0 && strstr(err, "needs a value"),
 	   "lowerdir without value is refused");
 	ovl_options_free(&o);

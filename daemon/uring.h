@@ -1,0 +1,32 @@
+/* FUSE requests over io_uring (Linux 6.14 and later, when the fuse module's enable_uring is
+ * set): a queue per CPU, served by threads that stay on that CPU (uring.c). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "ovl.h"
+
+/* FUSE_OVER_IO_URING of the INIT flags, in the flags2 word (bit 41 of the 64-bit flags). */
+#define URING_INIT_FLAG2 (1u << 9)
+
+/* Start the queues' threads; called once the kernel has taken our INIT reply with the flag.
+ * Returns 0, or a negative errno (the mount then goes on through /dev/fuse alone). */
+int uring_start(struct ovl *ovl, int devfd, size_t payload_size);
+
+/* Whether this process may make the rings (io_uring may be turned off, or forbidden). */
+bool uring_possible(void);
+
+/* When this thread is processing a request that came through a queue, take its reply:
+ * returns true when the reply (out header in iov[0]) was for that request and is stored. */
+bool uring_take_reply(const struct iovec *iov, int count);
+
+/* The same for a reply that libfuse spliced into a pipe: LEN bytes from PIPEFD. Returns the
+ * bytes taken, 0 when the thread is not processing such a request, or -1 with errno. */
+ssize_t uring_take_spliced_reply(int pipefd, size_t len);
+
+/* Whether this thread is processing a request that came through io_uring. */
+bool uring_serving(void);
