@@ -121,7 +121,7 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 				out->flags |= FUSE_PARALLEL_DIROPS;
 			if (o->error == 0 && ovl->io_uring && init_offers_uring &&
 			    iov[1].iov_len >= offsetof(struct fuse_init_out, flags2) + sizeof(uint32_t) &&
-			    uring_possible()) {
+			    uring_prepare()) {
 				out->flags |= FUSE_INIT_EXT;
 				out->flags2 |= URING_INIT_FLAG2;
 				/* The kernel wants an entry to hold its largest request. */

@@ -19,6 +19,7 @@
 #include "ops.h"
 #include "options.h"
 #include "pending.h"
+#include "uring.h"
 #include "writefds.h"
 
 #ifndef ANTARES_VERSION
@@ -268,6 +269,7 @@ int main(int argc, char **argv)
 	struct ovl ovl = { 0 };
 	char err[1024], fdpath[64];
 	int status = 1;
+	bool stopped = true; /* no thread of ours may still use the session or the inodes */
 
 	log_set_program("antares-overlayd");
 	ovl_options_init(&c.opts);
@@ -339,6 +341,9 @@ int main(int argc, char **argv)
 	fuse_loop_cfg_set_idle_threads(cfg, 64);
 	r = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
+	/* The io_uring queues' threads (uring.c) serve apart from libfuse's loop: stop them
+	 * before anything they use goes. */
+	stopped = uring_stop();
 	/* Unmounted, or asked to stop by SIGTERM/SIGINT/SIGHUP: both are a clean end (libfuse's
 	 * handlers make the loop return the signal's number, and reset the exited flag). */
 	status = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP || fuse_session_exited(se) ? 0 : 2;
@@ -347,12 +352,17 @@ unmount:
 signals:
 	fuse_remove_signal_handlers(se);
 destroy:
-	fuse_session_destroy(se);
+	if (stopped)
+		fuse_session_destroy(se);
 out:
 	/* Copies still waiting for their fsync get it now: a clean exit leaves none pending. */
 	ops_file_shutdown();
 	pending_shutdown(&ovl);
 	writefds_shutdown();
+	/* A request still being served (a layer that does not answer) keeps what it uses; the
+	 * exit ends it. */
+	if (!stopped)
+		return status;
 	/* Free what the session used, so that leak checkers (the ASan build, valgrind) see a
 	 * clean exit and report only real leaks. */
 	inode_table_destroy(&ovl);

@@ -729,13 +729,18 @@ static void write_behind_apart(struct ovl *ovl, struct write_behind *wb)
 		job->ovl = ovl;
 		job->wb = *wb;
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		/* Not on the queue's CPU only, where it would compete with the queue. */
+		uring_unpinned(&attr);
 		pthread_mutex_lock(&wb_wait_lock);
-		bool started = pthread_create(&th, &attr, write_behind_thread, job) == 0;
-		wb_apart += started;
+		wb_apart++;
 		pthread_mutex_unlock(&wb_wait_lock);
+		bool started = pthread_create(&th, &attr, write_behind_thread, job) == 0;
 		pthread_attr_destroy(&attr);
 		if (started)
 			return;
+		pthread_mutex_lock(&wb_wait_lock);
+		wb_apart--;
+		pthread_mutex_unlock(&wb_wait_lock);
 	}
 	free(job);
 	write_behind_run(ovl, wb);

@@ -26,6 +26,7 @@
  * ring could be made, and if a thread cannot start after all, an entry registered for a
  * queue that does not exist makes the kernel give up io_uring for the mount. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fuse.h>
 #include <linux/io_uring.h>
 #include <pthread.h>
@@ -66,11 +67,13 @@ struct cmd_req { /* in the SQE's command area */
 };
 
 #define SQE_SIZE 128 /* IORING_SETUP_SQE128: the command area needs the big entries */
-/* Threads per queue at most. A queue keeps one thread waiting while the others serve, up to
- * this; libfuse's loop (main.c) goes up to 64 threads for the whole mount. */
-#define THREADS_PER_QUEUE_MAX 32
+/* Threads per queue at most. A queue keeps a thread waiting besides the one that takes the
+ * next request, up to this; libfuse's loop (main.c) goes up to 64 for the whole mount. */
+#define THREADS_PER_QUEUE_MAX 16
 /* How long the queues' first threads may take to register, in all. */
-#define REGISTER_WAIT_S 10 /* (the message below says so) */
+#define REGISTER_WAIT_S 10
+/* How long uring_stop waits for requests being served. */
+#define STOP_WAIT_S 5
 
 struct ring {
 	int fd;
@@ -85,8 +88,8 @@ struct ring {
 struct queue {
 	unsigned qid;
 	int cpu;	  /* the CPU its threads stay on, or -1 */
-	unsigned threads; /* started (grow_lock) */
-	unsigned idle;	  /* threads waiting for a request (atomic) */
+	unsigned threads; /* running (grow_lock) */
+	unsigned idle;	  /* threads waiting for a request, or about to (atomic) */
 };
 
 struct queue_thread {
@@ -94,9 +97,12 @@ struct queue_thread {
 	struct ring ring;
 	struct req_header *hdr;
 	char *payload; /* with room in front for the request's headers */
+	char *buf;     /* what payload points into */
 	struct iovec iov[2];
 	bool first; /* the queue's first thread, whose entry makes the queue ready */
-	struct queue_thread *next; /* all threads, kept for the process's lifetime */
+	bool running; /* until the thread ends (grow_lock): only then may it be signalled */
+	pthread_t thread;
+	struct queue_thread *next; /* all threads, freed by uring_stop */
 };
 
 static struct ovl *uring_ovl;
@@ -106,7 +112,13 @@ static struct queue *queues;
 static unsigned nqueues;
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct queue_thread *all_threads;
-static unsigned nthreads;
+static unsigned live; /* queue threads not yet ended; threads_done is signalled as they end */
+static pthread_cond_t threads_done = PTHREAD_COND_INITIALIZER;
+/* Made before the INIT reply offers io_uring (uring_prepare): the ring give_up() uses, and
+ * the CPUs the daemon may run on. */
+static bool prepared;
+static struct ring spare_ring;
+static cpu_set_t daemon_cpus;
 /* Queues whose first thread has not yet registered its entry, and whether one failed; under
  * grow_lock, signalled by registered. */
 static unsigned unregistered;
@@ -126,13 +138,15 @@ static void ring_close(struct ring *r)
 	close(r->fd);
 }
 
-static int ring_init(struct ring *r, unsigned entries)
+/* A ring of ENTRIES; SHARED: any thread may submit to it, else only the thread making it. */
+static int ring_init(struct ring *r, unsigned entries, bool shared)
 {
 	struct io_uring_params p = { 0 };
 	/* Task work (the kernel filling our entry) runs when we wait for it, not by interrupt. */
-	p.flags = IORING_SETUP_SQE128 | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	p.flags = IORING_SETUP_SQE128 |
+		  (shared ? 0 : IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
 	int fd = (int)syscall(__NR_io_uring_setup, entries, &p);
-	if (fd < 0 && errno == EINVAL) {
+	if (fd < 0 && errno == EINVAL && !shared) {
 		memset(&p, 0, sizeof(p));
 		p.flags = IORING_SETUP_SQE128;
 		fd = (int)syscall(__NR_io_uring_setup, entries, &p);
@@ -195,10 +209,21 @@ static void queue_cmd(struct queue_thread *t, uint32_t op, uint64_t commit_id, u
 	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
 }
 
-/* Submit what is queued and wait for a completion; returns its result, or a negative errno
- * of the wait itself. */
+static bool stopping; /* uring_stop: threads end instead of waiting again (atomic) */
+
+/* The signal that wakes a queue thread waiting for a request, when the daemon stops
+ * (uring_stop). It is blocked in our threads except during that wait (the wait's signal
+ * mask), so it never interrupts a request being served. */
+#define WAKE_SIG SIGRTMIN
+
+/* Submit what is queued and wait for a completion; returns its result, -EINTR when woken by
+ * WAKE_SIG, or a negative errno of the wait itself. Transient refusals (no memory for the
+ * submission, a full completion queue) are retried. */
 static int submit_and_wait(struct ring *r)
 {
+	sigset_t wake;
+	sigfillset(&wake);
+	sigdelset(&wake, WAKE_SIG);
 	for (;;) {
 		unsigned head = *r->cq_head;
 		if (head != __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE)) {
@@ -207,9 +232,19 @@ static int submit_and_wait(struct ring *r)
 			return res;
 		}
 		unsigned pending = *r->sq_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
-		if (syscall(__NR_io_uring_enter, r->fd, pending, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0 &&
-		    errno != EINTR)
-			return -errno;
+		/* Woken while it also submitted, the call succeeds: the flag says it all the
+		 * same. */
+		if (!pending && __atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
+			return -EINTR;
+		/* The kernel's sigset is 64 bits: the first 8 bytes of ours. */
+		if (syscall(__NR_io_uring_enter, r->fd, pending, 1, IORING_ENTER_GETEVENTS, &wake,
+			    (size_t)8) < 0) {
+			if (errno == EINTR)
+				return -EINTR;
+			if (errno != EAGAIN && errno != EBUSY && errno != ENOMEM)
+				return -errno;
+			usleep(1000);
+		}
 	}
 }
 
@@ -327,6 +362,20 @@ ssize_t uring_take_spliced_reply(int pipefd, size_t len)
 		return -1;
 	}
 	int r = read_full(pipefd, &o, sizeof(o));
+	if (r == 0 && o.unique != serving_unique) {
+		/* Not our reply (a spliced notification): it goes to /dev/fuse as it is. */
+		char *rest = malloc(len - sizeof(o));
+		r = rest ? read_full(pipefd, rest, len - sizeof(o)) : -ENOMEM;
+		struct iovec iov[2] = { { &o, sizeof(o) }, { rest, len - sizeof(o) } };
+		if (r == 0 && writev(uring_devfd, iov, 2) < 0)
+			r = -errno;
+		free(rest);
+		if (r < 0) {
+			errno = -r;
+			return -1;
+		}
+		return (ssize_t)len;
+	}
 	if (r == 0)
 		r = read_full(pipefd, t->payload, len - sizeof(o));
 	if (r < 0) {
@@ -341,31 +390,47 @@ ssize_t uring_take_spliced_reply(int pipefd, size_t len)
 }
 
 /* Make the kernel give up io_uring for this mount: an entry for a queue that does not exist
- * is refused, and the refusal turns it off and releases the held requests. */
+ * is refused, and the refusal turns it off and releases the held requests. The ring for it
+ * is made before the INIT reply offers io_uring (uring_prepare), so that giving up cannot
+ * fail for want of memory or descriptors, the very things that make the queues fail. */
 static void give_up(void)
 {
 	static struct req_header hdr;
 	static char payload[1];
-	struct queue_thread t = { .hdr = &hdr };
+	struct queue_thread t = { .hdr = &hdr, .ring = spare_ring };
 	t.iov[0] = (struct iovec){ &hdr, sizeof(hdr) };
 	t.iov[1] = (struct iovec){ payload, sizeof(payload) };
-	if (ring_init(&t.ring, 2) < 0)
-		return;
 	queue_cmd(&t, CMD_REGISTER, 0, (uint16_t)nqueues);
-	submit_and_wait(&t.ring);
-	ring_close(&t.ring);
+	int res = submit_only(&t.ring);
+	if (res != -EINVAL)
+		log_error("io_uring: the kernel did not take back io_uring for the mount (%s); "
+			  "requests may wait",
+			  res < 0 ? strerror(-res) : "no answer");
 }
 
-static int spawn(struct queue *q);
+static void spawn(struct queue *q);
 
-/* Another thread for Q when none of its threads waits any more: a request that finds no
- * entry free waits in the kernel until one of the busy ones replies, however long that takes
- * (a stuck lower layer). */
+/* Another thread for Q while at most one of its threads waits: a request that finds no entry
+ * free waits in the kernel until one of the busy ones replies, however long that takes (a
+ * stuck lower layer), and an entry registered after it came does not take it. */
 static void grow(struct queue *q)
 {
 	pthread_mutex_lock(&grow_lock);
-	if (q->threads < THREADS_PER_QUEUE_MAX && __atomic_load_n(&q->idle, __ATOMIC_ACQUIRE) == 0)
+	if (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE) && q->threads < THREADS_PER_QUEUE_MAX &&
+	    __atomic_load_n(&q->idle, __ATOMIC_ACQUIRE) <= 1)
 		spawn(q);
+	pthread_mutex_unlock(&grow_lock);
+}
+
+/* A queue's first thread tells uring_start how its registration went. */
+static void report_registered(struct queue_thread *t, bool ok)
+{
+	if (!t->first)
+		return;
+	pthread_mutex_lock(&grow_lock);
+	unregistered--;
+	register_failed |= !ok;
+	pthread_cond_broadcast(&registered);
 	pthread_mutex_unlock(&grow_lock);
 }
 
@@ -383,55 +448,73 @@ static void *queue_main(void *arg)
 		sched_setaffinity(0, sizeof(set), &set);
 	}
 	/* Made here: a ring of one issuer takes submissions only from the thread that made it. */
-	int err = ring_init(&t->ring, 2);
+	int err = ring_init(&t->ring, 2, false);
 	if (err < 0) {
 		log_error("io_uring: cannot make a ring for queue %u (%s)", q->qid, strerror(-err));
-		if (t->first) { /* uring_start gives up for the mount */
-			pthread_mutex_lock(&grow_lock);
-			unregistered--;
-			register_failed = true;
-			pthread_cond_broadcast(&registered);
-			pthread_mutex_unlock(&grow_lock);
-		}
-		return NULL;
-	}
-	__atomic_add_fetch(&q->idle, 1, __ATOMIC_RELEASE);
-	queue_cmd(t, CMD_REGISTER, 0, (uint16_t)q->qid);
-	/* Submitted alone first: a refused entry completes at once, an accepted one only when a
-	 * request comes. uring_start waits for every queue's first thread to get this far. */
-	int res = submit_only(&t->ring);
-	if (t->first) {
-		pthread_mutex_lock(&grow_lock);
-		unregistered--;
-		register_failed |= res < 0;
-		pthread_cond_broadcast(&registered);
-		pthread_mutex_unlock(&grow_lock);
-	}
-	if (res < 0) {
-		log_error("io_uring: the kernel refused an entry of queue %u: %s", q->qid,
-			  strerror(-res));
-		return NULL;
-	}
-	for (;;) {
-		int res = submit_and_wait(&t->ring);
+		report_registered(t, false);
 		__atomic_sub_fetch(&q->idle, 1, __ATOMIC_RELEASE);
-		if (res < 0) {
-			/* ENOTCONN: unmounted. */
-			if (res != -ENOTCONN)
-				log_error("io_uring: queue %u: %s", q->qid, strerror(-res));
-			return NULL;
+		goto out;
+	}
+	for (bool fresh = true;;) {
+		if (fresh) {
+			/* Submitted alone first: a refused entry completes at once, an accepted
+			 * one only when a request comes. */
+			queue_cmd(t, CMD_REGISTER, 0, (uint16_t)q->qid);
+			int res = submit_only(&t->ring);
+			report_registered(t, res >= 0);
+			t->first = false;
+			if (res < 0) {
+				log_error("io_uring: the kernel refused an entry of queue %u: %s",
+					  q->qid, strerror(-res));
+				__atomic_sub_fetch(&q->idle, 1, __ATOMIC_RELEASE);
+				break;
+			}
+			fresh = false;
 		}
-		if (__atomic_load_n(&q->idle, __ATOMIC_ACQUIRE) == 0)
+		int res = submit_and_wait(&t->ring);
+		if (res == -EINTR) {
+			if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+				__atomic_sub_fetch(&q->idle, 1, __ATOMIC_RELEASE);
+				break;
+			}
+			continue;
+		}
+		unsigned idle = __atomic_sub_fetch(&q->idle, 1, __ATOMIC_ACQ_REL);
+		if (res < 0) {
+			/* ENOTCONN, ECONNABORTED: unmounted or aborted. Anything else ended
+			 * this entry alone: a new one takes its place. */
+			if (res == -ENOTCONN || res == -ECONNABORTED ||
+			    __atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
+				break;
+			log_error("io_uring: the kernel ended an entry of queue %u (%s); "
+				  "registering another",
+				  q->qid, strerror(-res));
+			__atomic_add_fetch(&q->idle, 1, __ATOMIC_RELEASE);
+			fresh = true;
+			continue;
+		}
+		if (idle <= 1)
 			grow(q);
 		uint64_t commit = t->hdr->ent.commit_id;
 		serve(t);
 		__atomic_add_fetch(&q->idle, 1, __ATOMIC_RELEASE);
 		queue_cmd(t, CMD_COMMIT_AND_FETCH, commit, (uint16_t)q->qid);
 	}
+	/* Its pending commands go with the ring: the kernel cancels them. */
+	ring_close(&t->ring);
+out:
+	pthread_mutex_lock(&grow_lock);
+	t->running = false;
+	q->threads--;
+	live--;
+	pthread_cond_broadcast(&threads_done);
+	pthread_mutex_unlock(&grow_lock);
+	return NULL;
 }
 
-/* Start a thread for Q (grow_lock held, or before any thread runs). */
-static int spawn(struct queue *q)
+/* Start a thread for Q; grow_lock held. It counts as waiting from now on, so that a burst of
+ * requests starts no more threads than it needs. */
+static void spawn(struct queue *q)
 {
 	struct queue_thread *t = calloc(1, sizeof(*t));
 	struct req_header *hdr = calloc(1, sizeof(*hdr));
@@ -444,71 +527,100 @@ static int spawn(struct queue *q)
 		t->q = q;
 		t->first = q->threads == 0;
 		t->hdr = hdr;
+		t->buf = buf;
 		t->payload = buf + room;
 		t->iov[0] = (struct iovec){ hdr, sizeof(*hdr) };
 		t->iov[1] = (struct iovec){ t->payload, payload_size };
-		pthread_t th;
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		err = pthread_create(&th, &attr, queue_main, t);
+		q->threads++;
+		__atomic_add_fetch(&q->idle, 1, __ATOMIC_RELEASE);
+		live++;
+		t->running = true;
+		err = pthread_create(&t->thread, &attr, queue_main, t);
 		pthread_attr_destroy(&attr);
+		if (err) {
+			q->threads--;
+			__atomic_sub_fetch(&q->idle, 1, __ATOMIC_RELEASE);
+			live--;
+		}
 	}
 	if (err) {
+		/* A queue's first thread is waited for (uring_start); a later one is only missed. */
+		if (t && t->first) {
+			unregistered--;
+			register_failed = true;
+		}
+		log_error("io_uring: cannot start a thread for queue %u: %s", q->qid, strerror(err));
 		free(t);
 		free(hdr);
 		free(buf);
-		return -err;
+		return;
 	}
 	t->next = all_threads;
 	all_threads = t;
-	q->threads++;
-	nthreads++;
-	return 0;
 }
 
-/* The kernel's count of queues: one per possible CPU. */
+/* The kernel's count of queues: one per possible CPU; 0 when it cannot be read. */
 static unsigned possible_cpus(void)
 {
 	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
-	unsigned last = 0;
 	char s[256];
+	unsigned n = 0;
 	if (f && fgets(s, sizeof(s), f)) {
 		/* "0-3" or "0,2-5": the highest number is last. */
 		char *p = s + strcspn(s, "\n");
+		char *end = p;
 		while (p > s && (p[-1] >= '0' && p[-1] <= '9'))
 			p--;
-		last = (unsigned)strtoul(p, NULL, 10);
+		if (p < end)
+			n = (unsigned)strtoul(p, NULL, 10) + 1;
 	}
 	if (f)
 		fclose(f);
-	return last + 1;
+	return n;
 }
 
-bool uring_possible(void)
+bool uring_prepare(void)
 {
-	struct ring r;
-	if (ring_init(&r, 2) < 0)
+	if (prepared)
+		return true;
+	nqueues = possible_cpus();
+	if (nqueues == 0 || nqueues > 65535 || ring_init(&spare_ring, 2, true) < 0)
 		return false;
-	ring_close(&r);
+	if (sched_getaffinity(0, sizeof(daemon_cpus), &daemon_cpus) < 0)
+		CPU_ZERO(&daemon_cpus);
+	prepared = true;
 	return true;
+}
+
+static void wake(int sig)
+{
+	(void)sig;
 }
 
 int uring_start(struct ovl *ovl, int devfd, size_t payload)
 {
 	uring_ovl = ovl;
-	uring_devfd = devfd;
 	payload_size = payload;
-	nqueues = possible_cpus();
-	cpu_set_t allowed;
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-		CPU_ZERO(&allowed);
+	/* Our own descriptor: libfuse may close the one its thread used. */
+	uring_devfd = fcntl(devfd, F_DUPFD_CLOEXEC, 0);
+	struct sigaction sa = { .sa_handler = wake };
+	sigemptyset(&sa.sa_mask);
 	queues = calloc(nqueues, sizeof(*queues));
-	int err = queues ? 0 : -ENOMEM;
+	int err = uring_devfd < 0 ? -errno : !queues ? -ENOMEM : 0;
+	if (!err && sigaction(WAKE_SIG, &sa, NULL) < 0)
+		err = -errno;
 	pthread_mutex_lock(&grow_lock);
 	for (unsigned q = 0; q < nqueues && !err; q++) {
+		bool here = q < CPU_SETSIZE && CPU_ISSET(q, &daemon_cpus);
 		queues[q].qid = q;
-		queues[q].cpu = q < CPU_SETSIZE && CPU_ISSET(q, &allowed) ? (int)q : -1;
-		if ((err = spawn(&queues[q])) == 0)
-			unregistered++;
+		queues[q].cpu = here ? (int)q : -1;
+		/* Two on a CPU we run on (one to serve, one waiting); a CPU we may not use sends
+		 * no requests, but its queue needs an entry all the same. */
+		for (int k = 0; k < (here ? 2 : 1); k++) {
+			unregistered += k == 0;
+			spawn(&queues[q]);
+		}
 	}
 	/* The kernel holds every request until each queue has an entry: wait for them (a
 	 * thread takes well under a millisecond to start), and give up on io_uring rather than
@@ -523,17 +635,62 @@ int uring_start(struct ovl *ovl, int devfd, size_t payload)
 	pthread_mutex_unlock(&grow_lock);
 	if (err || failed || late) {
 		if (err)
-			log_error("io_uring: cannot start the queues' threads (%s); requests go "
-				  "through /dev/fuse",
+			log_error("io_uring: cannot set up the queues (%s); requests go through "
+				  "/dev/fuse",
 				  strerror(-err));
+		else if (failed)
+			log_error("io_uring: a queue has no entry (above); requests go through "
+				  "/dev/fuse");
 		else
-			log_error("io_uring: %s; requests go through /dev/fuse",
-				  failed ? "a queue could not register its entry (above)"
-					 : "the queues' threads did not register within "
-					   "10 s");
+			log_error("io_uring: the queues' threads did not register within %d s; "
+				  "requests go through /dev/fuse",
+				  REGISTER_WAIT_S);
 		give_up();
 		return err ? err : failed ? -EPROTO : -ETIMEDOUT;
 	}
 	log_info("requests come through io_uring: %u queues, one per possible CPU", nqueues);
 	return 0;
+}
+
+bool uring_stop(void)
+{
+	if (!queues)
+		return true;
+	__atomic_store_n(&stopping, true, __ATOMIC_RELEASE);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_WAIT_S;
+	pthread_mutex_lock(&grow_lock);
+	/* Waiting threads wake and end; a thread serving a request ends after its reply. */
+	for (struct queue_thread *t = all_threads; t; t = t->next)
+		if (t->running)
+			pthread_kill(t->thread, WAKE_SIG);
+	int w = 0;
+	while (live && w != ETIMEDOUT)
+		w = pthread_cond_timedwait(&threads_done, &grow_lock, &until);
+	unsigned busy = live;
+	pthread_mutex_unlock(&grow_lock);
+	if (busy) {
+		log_warning("io_uring: %u requests still being served after %d s", busy,
+			    STOP_WAIT_S);
+		return false;
+	}
+	while (all_threads) {
+		struct queue_thread *t = all_threads;
+		all_threads = t->next;
+		free(t->hdr);
+		free(t->buf);
+		free(t);
+	}
+	free(queues);
+	queues = NULL;
+	close(uring_devfd);
+	ring_close(&spare_ring);
+	return true;
+}
+
+void uring_unpinned(pthread_attr_t *attr)
+{
+	if (prepared && CPU_COUNT(&daemon_cpus) > 0)
+		pthread_attr_setaffinity_np(attr, sizeof(daemon_cpus), &daemon_cpus);
 }

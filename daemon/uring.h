@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -17,8 +18,17 @@
  * Returns 0, or a negative errno (the mount then goes on through /dev/fuse alone). */
 int uring_start(struct ovl *ovl, int devfd, size_t payload_size);
 
-/* Whether this process may make the rings (io_uring may be turned off, or forbidden). */
-bool uring_possible(void);
+/* Get ready before the INIT reply offers io_uring: false when this process cannot use it
+ * (io_uring turned off or forbidden, the CPUs unknown), and the reply must not offer it. */
+bool uring_prepare(void);
+
+/* When the daemon stops: wake the queues' threads and wait for them to end (a few seconds at
+ * most). False when some are still serving a request: what they use must then be left. */
+bool uring_stop(void);
+
+/* Let a thread to be started with ATTR run on every CPU the daemon may use, not only the
+ * queue's CPU of the thread that starts it. */
+void uring_unpinned(pthread_attr_t *attr);
 
 /* When this thread is processing a request that came through a queue, take its reply:
  * returns true when the reply (out header in iov[0]) was for that request and is stored. */
