@@ -121,7 +121,7 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 				out->flags |= FUSE_PARALLEL_DIROPS;
 			if (o->error == 0 && ovl->io_uring && init_offers_uring &&
 			    iov[1].iov_len >= offsetof(struct fuse_init_out, flags2) + sizeof(uint32_t) &&
-			    uring_prepare()) {
+			    uring_prepare(fd)) {
 				out->flags |= FUSE_INIT_EXT;
 				out->flags2 |= URING_INIT_FLAG2;
 				/* The kernel wants an entry to hold its largest request. */
@@ -136,7 +136,7 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 	}
 	ssize_t n = writev(fd, iov, count);
 	if (n >= 0 && uring_payload)
-		uring_start(ovl, fd, uring_payload);
+		uring_start(ovl, uring_payload);
 	return n;
 }
 

@@ -339,6 +339,7 @@ int main(int argc, char **argv)
 	 * session fd, pipes for splice) cost more than the request itself. */
 	fuse_loop_cfg_set_max_threads(cfg, 64);
 	fuse_loop_cfg_set_idle_threads(cfg, 64);
+	uring_setup_signal();
 	r = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	/* The io_uring queues' threads (uring.c) serve apart from libfuse's loop: stop them
@@ -355,14 +356,14 @@ destroy:
 	if (stopped)
 		fuse_session_destroy(se);
 out:
+	/* A request still being served (a layer that does not answer) keeps all it may use:
+	 * the exit ends it. Copies it left unsynced are undone at the next mount if torn. */
+	if (!stopped)
+		return status;
 	/* Copies still waiting for their fsync get it now: a clean exit leaves none pending. */
 	ops_file_shutdown();
 	pending_shutdown(&ovl);
 	writefds_shutdown();
-	/* A request still being served (a layer that does not answer) keeps what it uses; the
-	 * exit ends it. */
-	if (!stopped)
-		return status;
 	/* Free what the session used, so that leak checkers (the ASan build, valgrind) see a
 	 * clean exit and report only real leaks. */
 	inode_table_destroy(&ovl);

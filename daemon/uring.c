@@ -90,6 +90,8 @@ struct queue {
 	int cpu;	  /* the CPU its threads stay on, or -1 */
 	unsigned threads; /* running (grow_lock) */
 	unsigned idle;	  /* threads waiting for a request, or about to (atomic) */
+	bool reported;	  /* has told uring_start whether it got an entry (grow_lock) */
+	time_t grow_failed; /* when a thread for it last failed to start: growth waits 1 s */
 };
 
 struct queue_thread {
@@ -99,10 +101,8 @@ struct queue_thread {
 	char *payload; /* with room in front for the request's headers */
 	char *buf;     /* what payload points into */
 	struct iovec iov[2];
-	bool first; /* the queue's first thread, whose entry makes the queue ready */
-	bool running; /* until the thread ends (grow_lock): only then may it be signalled */
 	pthread_t thread;
-	struct queue_thread *next; /* all threads, freed by uring_stop */
+	struct queue_thread *next; /* the running threads (grow_lock) */
 };
 
 static struct ovl *uring_ovl;
@@ -119,7 +119,7 @@ static pthread_cond_t threads_done = PTHREAD_COND_INITIALIZER;
 static bool prepared;
 static struct ring spare_ring;
 static cpu_set_t daemon_cpus;
-/* Queues whose first thread has not yet registered its entry, and whether one failed; under
+/* Queues that have not yet told whether they got an entry, and whether one did not; under
  * grow_lock, signalled by registered. */
 static unsigned unregistered;
 static bool register_failed;
@@ -216,13 +216,16 @@ static bool stopping; /* uring_stop: threads end instead of waiting again (atomi
  * mask), so it never interrupts a request being served. */
 #define WAKE_SIG SIGRTMIN
 
-/* Submit what is queued and wait for a completion; returns its result, -EINTR when woken by
- * WAKE_SIG, or a negative errno of the wait itself. Transient refusals (no memory for the
- * submission, a full completion queue) are retried. */
+/* What submit_and_wait returns when WAKE_SIG woke it (a command's result is 0 or -errno). */
+#define WOKEN 1
+
+/* Submit what is queued and wait for a completion; returns its result, WOKEN, or a negative
+ * errno of the wait itself. Transient refusals (no memory for the submission, a full
+ * completion queue) are retried. */
 static int submit_and_wait(struct ring *r)
 {
 	sigset_t wake;
-	sigfillset(&wake);
+	pthread_sigmask(SIG_BLOCK, NULL, &wake);
 	sigdelset(&wake, WAKE_SIG);
 	for (;;) {
 		unsigned head = *r->cq_head;
@@ -235,12 +238,12 @@ static int submit_and_wait(struct ring *r)
 		/* Woken while it also submitted, the call succeeds: the flag says it all the
 		 * same. */
 		if (!pending && __atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
-			return -EINTR;
+			return WOKEN;
 		/* The kernel's sigset is 64 bits: the first 8 bytes of ours. */
 		if (syscall(__NR_io_uring_enter, r->fd, pending, 1, IORING_ENTER_GETEVENTS, &wake,
 			    (size_t)8) < 0) {
 			if (errno == EINTR)
-				return -EINTR;
+				return WOKEN;
 			if (errno != EAGAIN && errno != EBUSY && errno != ENOMEM)
 				return -errno;
 			usleep(1000);
@@ -410,28 +413,62 @@ static void give_up(void)
 
 static void spawn(struct queue *q);
 
+static time_t now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 /* Another thread for Q while at most one of its threads waits: a request that finds no entry
  * free waits in the kernel until one of the busy ones replies, however long that takes (a
- * stuck lower layer), and an entry registered after it came does not take it. */
+ * stuck lower layer), and an entry registered after it came does not take it. After a thread
+ * failed to start (out of descriptors, say), the next try waits a second. */
 static void grow(struct queue *q)
 {
 	pthread_mutex_lock(&grow_lock);
 	if (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE) && q->threads < THREADS_PER_QUEUE_MAX &&
-	    __atomic_load_n(&q->idle, __ATOMIC_ACQUIRE) <= 1)
+	    __atomic_load_n(&q->idle, __ATOMIC_ACQUIRE) <= 1 &&
+	    (!q->grow_failed || now_s() - q->grow_failed >= 1))
 		spawn(q);
 	pthread_mutex_unlock(&grow_lock);
 }
 
-/* A queue's first thread tells uring_start how its registration went. */
-static void report_registered(struct queue_thread *t, bool ok)
+/* Q has an entry: the kernel may count it as ready. */
+static void report_entry(struct queue *q)
 {
-	if (!t->first)
-		return;
 	pthread_mutex_lock(&grow_lock);
-	unregistered--;
-	register_failed |= !ok;
-	pthread_cond_broadcast(&registered);
+	if (!q->reported) {
+		q->reported = true;
+		unregistered--;
+		pthread_cond_broadcast(&registered);
+	}
 	pthread_mutex_unlock(&grow_lock);
+}
+
+/* Register our entry; true when the kernel took it. After an entry of ours was ended, a
+ * refusal is tried again for a while (RETRY): the queue may have no other thread. */
+static bool register_entry(struct queue_thread *t, bool retry)
+{
+	for (int tries = 0;; tries++) {
+		queue_cmd(t, CMD_REGISTER, 0, (uint16_t)t->q->qid);
+		/* Submitted alone: a refused entry completes at once, an accepted one only when a
+		 * request comes. */
+		int res = submit_only(&t->ring);
+		if (res >= 0) {
+			report_entry(t->q);
+			return true;
+		}
+		bool gone = res == -ENOTCONN || res == -ECONNABORTED ||
+			    __atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
+		if (gone || !retry || tries == 50) {
+			if (!gone)
+				log_error("io_uring: the kernel refused an entry of queue %u: %s",
+					  t->q->qid, strerror(-res));
+			return false;
+		}
+		usleep(100 * 1000);
+	}
 }
 
 static void *queue_main(void *arg)
@@ -449,37 +486,17 @@ static void *queue_main(void *arg)
 	}
 	/* Made here: a ring of one issuer takes submissions only from the thread that made it. */
 	int err = ring_init(&t->ring, 2, false);
-	if (err < 0) {
+	bool ring = err == 0;
+	if (!ring)
 		log_error("io_uring: cannot make a ring for queue %u (%s)", q->qid, strerror(-err));
-		report_registered(t, false);
-		__atomic_sub_fetch(&q->idle, 1, __ATOMIC_RELEASE);
-		goto out;
-	}
-	for (bool fresh = true;;) {
-		if (fresh) {
-			/* Submitted alone first: a refused entry completes at once, an accepted
-			 * one only when a request comes. */
-			queue_cmd(t, CMD_REGISTER, 0, (uint16_t)q->qid);
-			int res = submit_only(&t->ring);
-			report_registered(t, res >= 0);
-			t->first = false;
-			if (res < 0) {
-				log_error("io_uring: the kernel refused an entry of queue %u: %s",
-					  q->qid, strerror(-res));
-				__atomic_sub_fetch(&q->idle, 1, __ATOMIC_RELEASE);
-				break;
-			}
-			fresh = false;
-		}
+	bool entry = ring && register_entry(t, false);
+	while (entry) {
 		int res = submit_and_wait(&t->ring);
-		if (res == -EINTR) {
-			if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
-				__atomic_sub_fetch(&q->idle, 1, __ATOMIC_RELEASE);
-				break;
-			}
+		if (res == WOKEN && !__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 			continue;
-		}
 		unsigned idle = __atomic_sub_fetch(&q->idle, 1, __ATOMIC_ACQ_REL);
+		if (res == WOKEN)
+			break;
 		if (res < 0) {
 			/* ENOTCONN, ECONNABORTED: unmounted or aborted. Anything else ended
 			 * this entry alone: a new one takes its place. */
@@ -490,7 +507,7 @@ static void *queue_main(void *arg)
 				  "registering another",
 				  q->qid, strerror(-res));
 			__atomic_add_fetch(&q->idle, 1, __ATOMIC_RELEASE);
-			fresh = true;
+			entry = register_entry(t, true);
 			continue;
 		}
 		if (idle <= 1)
@@ -500,15 +517,33 @@ static void *queue_main(void *arg)
 		__atomic_add_fetch(&q->idle, 1, __ATOMIC_RELEASE);
 		queue_cmd(t, CMD_COMMIT_AND_FETCH, commit, (uint16_t)q->qid);
 	}
+	if (!entry) /* counted as waiting until now */
+		__atomic_sub_fetch(&q->idle, 1, __ATOMIC_RELEASE);
 	/* Its pending commands go with the ring: the kernel cancels them. */
-	ring_close(&t->ring);
-out:
+	if (ring)
+		ring_close(&t->ring);
 	pthread_mutex_lock(&grow_lock);
-	t->running = false;
+	for (struct queue_thread **p = &all_threads; *p; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
 	q->threads--;
+	if (!ring)
+		q->grow_failed = now_s();
+	/* The queue's last thread, and it never had an entry: uring_start gives up. */
+	if (!q->reported && q->threads == 0) {
+		q->reported = true;
+		unregistered--;
+		register_failed = true;
+		pthread_cond_broadcast(&registered);
+	}
 	live--;
 	pthread_cond_broadcast(&threads_done);
 	pthread_mutex_unlock(&grow_lock);
+	free(t->hdr);
+	free(t->buf);
+	free(t);
 	return NULL;
 }
 
@@ -525,72 +560,58 @@ static void spawn(struct queue *q)
 	int err = t && hdr && buf ? pthread_attr_init(&attr) : ENOMEM;
 	if (!err) {
 		t->q = q;
-		t->first = q->threads == 0;
 		t->hdr = hdr;
 		t->buf = buf;
 		t->payload = buf + room;
 		t->iov[0] = (struct iovec){ hdr, sizeof(*hdr) };
 		t->iov[1] = (struct iovec){ t->payload, payload_size };
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		t->next = all_threads;
+		all_threads = t;
 		q->threads++;
 		__atomic_add_fetch(&q->idle, 1, __ATOMIC_RELEASE);
 		live++;
-		t->running = true;
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		err = pthread_create(&t->thread, &attr, queue_main, t);
 		pthread_attr_destroy(&attr);
 		if (err) {
+			all_threads = t->next;
 			q->threads--;
 			__atomic_sub_fetch(&q->idle, 1, __ATOMIC_RELEASE);
 			live--;
 		}
 	}
 	if (err) {
-		/* A queue's first thread is waited for (uring_start); a later one is only missed. */
-		if (t && t->first) {
-			unregistered--;
-			register_failed = true;
-		}
 		log_error("io_uring: cannot start a thread for queue %u: %s", q->qid, strerror(err));
+		q->grow_failed = now_s();
 		free(t);
 		free(hdr);
 		free(buf);
-		return;
 	}
-	t->next = all_threads;
-	all_threads = t;
 }
 
-/* The kernel's count of queues: one per possible CPU; 0 when it cannot be read. */
+/* The kernel's count of queues: one per possible CPU ("0-3", "0,2-5"); 0 when unknown. */
 static unsigned possible_cpus(void)
 {
 	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
-	char s[256];
+	char s[1024];
 	unsigned n = 0;
 	if (f && fgets(s, sizeof(s), f)) {
-		/* "0-3" or "0,2-5": the highest number is last. */
-		char *p = s + strcspn(s, "\n");
-		char *end = p;
-		while (p > s && (p[-1] >= '0' && p[-1] <= '9'))
-			p--;
-		if (p < end)
-			n = (unsigned)strtoul(p, NULL, 10) + 1;
+		for (char *p = s; *p >= '0' && *p <= '9';) {
+			char *end;
+			unsigned long a = strtoul(p, &end, 10), b = a;
+			if (*end == '-')
+				b = strtoul(end + 1, &end, 10);
+			if (b < a) {
+				n = 0;
+				break;
+			}
+			n += (unsigned)(b - a + 1);
+			p = *end == ',' ? end + 1 : end;
+		}
 	}
 	if (f)
 		fclose(f);
 	return n;
-}
-
-bool uring_prepare(void)
-{
-	if (prepared)
-		return true;
-	nqueues = possible_cpus();
-	if (nqueues == 0 || nqueues > 65535 || ring_init(&spare_ring, 2, true) < 0)
-		return false;
-	if (sched_getaffinity(0, sizeof(daemon_cpus), &daemon_cpus) < 0)
-		CPU_ZERO(&daemon_cpus);
-	prepared = true;
-	return true;
 }
 
 static void wake(int sig)
@@ -598,28 +619,63 @@ static void wake(int sig)
 	(void)sig;
 }
 
-int uring_start(struct ovl *ovl, int devfd, size_t payload)
+void uring_setup_signal(void)
+{
+	/* SA_RESTART: should the signal reach another thread (sent from outside), its calls go
+	 * on. It is blocked here, and so in every thread started from now on but in the queues'
+	 * waits. */
+	struct sigaction sa = { .sa_handler = wake, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(WAKE_SIG, &sa, NULL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, WAKE_SIG);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+bool uring_prepare(int devfd)
+{
+	if (prepared)
+		return true;
+	nqueues = possible_cpus();
+	if (nqueues == 0 || nqueues > 65535)
+		return false;
+	/* Our own descriptor: libfuse may close the one its thread used. Made now, with the
+	 * spare ring, so that giving up needs nothing new. */
+	uring_devfd = fcntl(devfd, F_DUPFD_CLOEXEC, 0);
+	if (uring_devfd < 0)
+		return false;
+	if (ring_init(&spare_ring, 2, true) < 0) {
+		close(uring_devfd);
+		uring_devfd = -1;
+		return false;
+	}
+	if (sched_getaffinity(0, sizeof(daemon_cpus), &daemon_cpus) < 0)
+		CPU_ZERO(&daemon_cpus);
+	prepared = true;
+	return true;
+}
+
+int uring_start(struct ovl *ovl, size_t payload)
 {
 	uring_ovl = ovl;
 	payload_size = payload;
-	/* Our own descriptor: libfuse may close the one its thread used. */
-	uring_devfd = fcntl(devfd, F_DUPFD_CLOEXEC, 0);
-	struct sigaction sa = { .sa_handler = wake };
-	sigemptyset(&sa.sa_mask);
 	queues = calloc(nqueues, sizeof(*queues));
-	int err = uring_devfd < 0 ? -errno : !queues ? -ENOMEM : 0;
-	if (!err && sigaction(WAKE_SIG, &sa, NULL) < 0)
-		err = -errno;
+	int err = queues ? 0 : -ENOMEM;
 	pthread_mutex_lock(&grow_lock);
+	unregistered = err ? 0 : nqueues;
 	for (unsigned q = 0; q < nqueues && !err; q++) {
-		bool here = q < CPU_SETSIZE && CPU_ISSET(q, &daemon_cpus);
 		queues[q].qid = q;
-		queues[q].cpu = here ? (int)q : -1;
-		/* Two on a CPU we run on (one to serve, one waiting); a CPU we may not use sends
-		 * no requests, but its queue needs an entry all the same. */
-		for (int k = 0; k < (here ? 2 : 1); k++) {
-			unregistered += k == 0;
-			spawn(&queues[q]);
+		/* Kept on their CPU when the daemon may run there; callers on other CPUs are
+		 * served by threads that run where they may. */
+		queues[q].cpu = q < CPU_SETSIZE && CPU_ISSET(q, &daemon_cpus) ? (int)q : -1;
+		/* Two: one to take a request, one waiting. */
+		spawn(&queues[q]);
+		spawn(&queues[q]);
+		if (!queues[q].threads) {
+			queues[q].reported = true;
+			unregistered--;
+			register_failed = true;
 		}
 	}
 	/* The kernel holds every request until each queue has an entry: wait for them (a
@@ -663,8 +719,7 @@ bool uring_stop(void)
 	pthread_mutex_lock(&grow_lock);
 	/* Waiting threads wake and end; a thread serving a request ends after its reply. */
 	for (struct queue_thread *t = all_threads; t; t = t->next)
-		if (t->running)
-			pthread_kill(t->thread, WAKE_SIG);
+		pthread_kill(t->thread, WAKE_SIG);
 	int w = 0;
 	while (live && w != ETIMEDOUT)
 		w = pthread_cond_timedwait(&threads_done, &grow_lock, &until);
@@ -674,13 +729,6 @@ bool uring_stop(void)
 		log_warning("io_uring: %u requests still being served after %d s", busy,
 			    STOP_WAIT_S);
 		return false;
-	}
-	while (all_threads) {
-		struct queue_thread *t = all_threads;
-		all_threads = t->next;
-		free(t->hdr);
-		free(t->buf);
-		free(t);
 	}
 	free(queues);
 	queues = NULL;

@@ -14,13 +14,19 @@
 /* FUSE_OVER_IO_URING of the INIT flags, in the flags2 word (bit 41 of the 64-bit flags). */
 #define URING_INIT_FLAG2 (1u << 9)
 
-/* Start the queues' threads; called once the kernel has taken our INIT reply with the flag.
- * Returns 0, or a negative errno (the mount then goes on through /dev/fuse alone). */
-int uring_start(struct ovl *ovl, int devfd, size_t payload_size);
+/* Install the signal that wakes the queues' threads when the daemon stops, and block it in
+ * the calling thread and every thread it starts; call before libfuse's loop starts. */
+void uring_setup_signal(void);
 
-/* Get ready before the INIT reply offers io_uring: false when this process cannot use it
- * (io_uring turned off or forbidden, the CPUs unknown), and the reply must not offer it. */
-bool uring_prepare(void);
+/* Get ready before the INIT reply offers io_uring on the session's device DEVFD: false when
+ * this process cannot use it (io_uring turned off or forbidden, the CPUs unknown, no
+ * descriptor left), and the reply must not offer it. */
+bool uring_prepare(int devfd);
+
+/* Start the queues' threads; called once the kernel has taken our INIT reply with the flag.
+ * PAYLOAD: the size of the largest request. Returns 0, or a negative errno (the mount then
+ * goes on through /dev/fuse alone). */
+int uring_start(struct ovl *ovl, size_t payload);
 
 /* When the daemon stops: wake the queues' threads and wait for them to end (a few seconds at
  * most). False when some are still serving a request: what they use must then be left. */
