@@ -9,7 +9,7 @@
  * are local, and the reply and the wait for the next request are one system call.
  *
  * The kernel offers it only when the fuse module's enable_uring is set (root's choice), and
- * we take it only when the mount asks (io_uring=1). Forgets, interrupts and our
+ * we take it unless the mount says io_uring=0. Forgets, interrupts and our
  * notifications still go through /dev/fuse, so libfuse's loop keeps running beside us.
  *
  * Each thread owns one ring and one entry of its queue: a header buffer and a payload
@@ -22,9 +22,10 @@
  * the handler returns.
  *
  * Once the INIT reply says we take requests this way, the kernel holds every request until
- * each CPU's queue has an entry registered. So the INIT reply says so only after a trial
- * ring could be made, and if a thread cannot start after all, an entry registered for a
- * queue that does not exist makes the kernel give up io_uring for the mount. */
+ * each CPU's queue has an entry registered. So the INIT reply says so only once a spare ring
+ * and a descriptor of our own are made (uring_prepare), and if a queue gets no entry after
+ * all, an entry registered on the spare ring for a queue that does not exist makes the
+ * kernel give up io_uring for the mount. doc/daemon.md, "Requests over io_uring". */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
