@@ -220,28 +220,33 @@ static bool stopping; /* uring_stop: threads end instead of waiting again (atomi
 /* What submit_and_wait returns when WAKE_SIG woke it (a command's result is 0 or -errno). */
 #define WOKEN 1
 
-/* Submit what is queued and wait for a completion; returns its result, WOKEN, or a negative
- * errno of the wait itself. Transient refusals (no memory for the submission, a full
- * completion queue) are retried. */
-static int submit_and_wait(struct ring *r)
+/* The oldest completion's result (0 or -errno for our commands), or 1 when there is none. */
+static int cq_pop(struct ring *r)
 {
-	sigset_t wake;
-	pthread_sigmask(SIG_BLOCK, NULL, &wake);
-	sigdelset(&wake, WAKE_SIG);
+	unsigned head = *r->cq_head;
+	if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
+		return 1;
+	int res = r->cqes[head & *r->cq_mask].res;
+	__atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
+/* Submit what is queued and wait for a completion; returns its result, WOKEN, or a negative
+ * errno of the wait itself. WAIT_MASK: the thread's signal mask without WAKE_SIG. Transient
+ * refusals (no memory for the submission, a full completion queue) are retried. */
+static int submit_and_wait(struct ring *r, const sigset_t *wait_mask)
+{
 	for (;;) {
-		unsigned head = *r->cq_head;
-		if (head != __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE)) {
-			int res = r->cqes[head & *r->cq_mask].res;
-			__atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
+		int res = cq_pop(r);
+		if (res <= 0)
 			return res;
-		}
 		unsigned pending = *r->sq_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
 		/* Woken while it also submitted, the call succeeds: the flag says it all the
 		 * same. */
 		if (!pending && __atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 			return WOKEN;
 		/* The kernel's sigset is 64 bits: the first 8 bytes of ours. */
-		if (syscall(__NR_io_uring_enter, r->fd, pending, 1, IORING_ENTER_GETEVENTS, &wake,
+		if (syscall(__NR_io_uring_enter, r->fd, pending, 1, IORING_ENTER_GETEVENTS, wait_mask,
 			    (size_t)8) < 0) {
 			if (errno == EINTR)
 				return WOKEN;
@@ -260,12 +265,8 @@ static int submit_only(struct ring *r)
 	while (syscall(__NR_io_uring_enter, r->fd, pending, 0, 0, NULL, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	unsigned head = *r->cq_head;
-	if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
-		return 0;
-	int res = r->cqes[head & *r->cq_mask].res;
-	__atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
-	return res;
+	int res = cq_pop(r);
+	return res > 0 ? 0 : res;
 }
 
 static void store_error(struct queue_thread *t, int err)
@@ -476,9 +477,12 @@ static void *queue_main(void *arg)
 {
 	struct queue_thread *t = arg;
 	struct queue *q = t->q;
-	sigset_t all;
+	sigset_t all, wait_mask;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* Worked out once: the wait lets WAKE_SIG in, and nothing else it did not before. */
+	pthread_sigmask(SIG_BLOCK, NULL, &wait_mask);
+	sigdelset(&wait_mask, WAKE_SIG);
 	if (q->cpu >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
@@ -492,7 +496,7 @@ static void *queue_main(void *arg)
 		log_error("io_uring: cannot make a ring for queue %u (%s)", q->qid, strerror(-err));
 	bool entry = ring && register_entry(t, false);
 	while (entry) {
-		int res = submit_and_wait(&t->ring);
+		int res = submit_and_wait(&t->ring, &wait_mask);
 		if (res == WOKEN && !__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 			continue;
 		unsigned idle = __atomic_sub_fetch(&q->idle, 1, __ATOMIC_ACQ_REL);
