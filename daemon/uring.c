@@ -103,7 +103,7 @@ struct queue_thread {
 	char *buf;     /* what payload points into */
 	struct iovec iov[2];
 	pthread_t thread;
-	struct queue_thread *next; /* the running threads (grow_lock) */
+	struct queue_thread *next; /* all_threads or ended_threads (grow_lock) */
 };
 
 static struct ovl *uring_ovl;
@@ -113,6 +113,11 @@ static struct queue *queues;
 static unsigned nqueues;
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct queue_thread *all_threads;
+/* Threads that have ended but are not yet joined. They are joined, not detached, because
+ * libfuse frees a thread's splice pipe in a thread-specific-data destructor: it runs after
+ * the thread's function returns, and not at all once fuse_session_destroy has deleted the
+ * key. uring_stop joins them before that; spawn reaps them meanwhile. */
+static struct queue_thread *ended_threads;
 static unsigned live; /* queue threads not yet ended; threads_done is signalled as they end */
 static pthread_cond_t threads_done = PTHREAD_COND_INITIALIZER;
 /* Made before the INIT reply offers io_uring (uring_prepare): the ring give_up() uses, and
@@ -533,6 +538,8 @@ static void *queue_main(void *arg)
 			*p = t->next;
 			break;
 		}
+	t->next = ended_threads;
+	ended_threads = t;
 	q->threads--;
 	if (!ring)
 		q->grow_failed = now_s();
@@ -545,17 +552,32 @@ static void *queue_main(void *arg)
 	}
 	live--;
 	pthread_cond_broadcast(&threads_done);
-	pthread_mutex_unlock(&grow_lock);
+	/* t itself is freed by whoever joins this thread, which waits for the return. */
 	free(t->hdr);
 	free(t->buf);
-	free(t);
+	t->hdr = NULL;
+	t->buf = NULL;
+	pthread_mutex_unlock(&grow_lock);
 	return NULL;
+}
+
+/* Join the threads that have ended; grow_lock held. They no longer take it, so this waits
+ * only for their thread-specific data destructors. */
+static void reap_ended(void)
+{
+	while (ended_threads) {
+		struct queue_thread *t = ended_threads;
+		ended_threads = t->next;
+		pthread_join(t->thread, NULL);
+		free(t);
+	}
 }
 
 /* Start a thread for Q; grow_lock held. It counts as waiting from now on, so that a burst of
  * requests starts no more threads than it needs. */
 static void spawn(struct queue *q)
 {
+	reap_ended();
 	struct queue_thread *t = calloc(1, sizeof(*t));
 	struct req_header *hdr = calloc(1, sizeof(*hdr));
 	/* Room in front of the payload for the request's in header and fixed arguments. */
@@ -575,7 +597,6 @@ static void spawn(struct queue *q)
 		q->threads++;
 		__atomic_add_fetch(&q->idle, 1, __ATOMIC_RELEASE);
 		live++;
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		err = pthread_create(&t->thread, &attr, queue_main, t);
 		pthread_attr_destroy(&attr);
 		if (err) {
@@ -729,6 +750,8 @@ bool uring_stop(void)
 	while (live && w != ETIMEDOUT)
 		w = pthread_cond_timedwait(&threads_done, &grow_lock, &until);
 	unsigned busy = live;
+	if (!busy)
+		reap_ended();
 	pthread_mutex_unlock(&grow_lock);
 	if (busy) {
 		log_warning("io_uring: %u requests still being served after %d s", busy,

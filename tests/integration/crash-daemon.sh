@@ -15,7 +15,8 @@
 # when SIGKILL arrives gets its data copied into its buffer, and where that buffer's pages
 # were never touched the kernel refuses to fault them in for a task being killed, and ends the
 # request with EIO (fs/fuse/dev.c, fuse_dev_do_read; reproduced with 16 writers of 1 MiB
-# writes). Either EIO counts as the kill only if the mount is dead and it came after the kill.
+# writes). Over io_uring a request cut off by the kill may end with ECANCELED instead. Each
+# counts as the kill only if the mount is dead and it came after the kill.
 #
 # CRASH_TRIALS trials (default 20); the long form is CRASH_TRIALS=200. CRASH_SEED makes a run
 # repeatable (the seed is printed). Example, by hand, as root from the build directory:
@@ -61,13 +62,15 @@ for trial in $(seq 1 "$TRIALS"); do
 	rc=0
 	wait "$wl" || rc=$?
 	[ "$rc" = 0 ] || fail "trial $trial (seed $((SEED + trial)), writeback=$wb, kill after ${delay_ms}ms): workload failed: $(cat "$T/wl.err")"
-	# An EIO is the kill's only if it came after it (a flush, or a request's transfer, cut by
-	# the kill); one from a live daemon is a bug.
-	eio_line=$(sed -n 's/^K EIO //p' "$log")
-	eio_ns=${eio_line%% *}
-	if [ -n "$eio_ns" ]; then
-		[ "$eio_ns" -ge "$kill_ns" ] ||
-			fail "trial $trial (seed $((SEED + trial)), writeback=$wb, kill after ${delay_ms}ms): EIO ${eio_line#* }, $(( (kill_ns - eio_ns) / 1000 ))us before the daemon was killed, on $(grep '^B ' "$log" | tail -1)"
+	# An EIO (or ECANCELED) is the kill's only if it came after it (a flush, or a request's
+	# transfer, cut by the kill); one from a live daemon is a bug. The log line is
+	# "K ERRNO NS HOW".
+	kill_err=$(sed -n 's/^K \(EIO\|ECANCELED\) /\1 /p' "$log")
+	if [ -n "$kill_err" ]; then
+		err_name=${kill_err%% *} err_rest=${kill_err#* }
+		err_ns=${err_rest%% *}
+		[ "$err_ns" -ge "$kill_ns" ] ||
+			fail "trial $trial (seed $((SEED + trial)), writeback=$wb, kill after ${delay_ms}ms): $err_name ${err_rest#* }, $(( (kill_ns - err_ns) / 1000 ))us before the daemon was killed, on $(grep '^B ' "$log" | tail -1)"
 		eio_kills=$((eio_kills + 1))
 	fi
 	drop_dead_mount "$T/mnt"
@@ -90,6 +93,6 @@ for trial in $(seq 1 "$TRIALS"); do
 		fail "trial $trial: the lower layer changed: $($WL fingerprint "$T/lower1" | diff "$T/lower.fp" - | head -5)"
 	[ $((trial % 5)) = 0 ] && note "trial $trial: $res"
 done
-note "$TRIALS kills: $killed_in_op during an operation ($eio_kills seen as EIO), $mid_copyup with copy-up debris in WORKDIR/work"
+note "$TRIALS kills: $killed_in_op during an operation ($eio_kills seen as EIO or ECANCELED), $mid_copyup with copy-up debris in WORKDIR/work"
 [ "$killed_in_op" -gt 0 ] || fail "no kill landed during an operation: the workload is too short"
 true

@@ -173,12 +173,23 @@ def do_op(mnt, op, n):
 
 
 def mount_dead(mnt):
-    """True when MNT's daemon is gone (statfs is never answered from the kernel's caches)."""
-    try:
-        os.statvfs(mnt)
-    except OSError as e:
-        return e.errno in DEAD_MOUNT
-    return False
+    """True when MNT's daemon is gone (statfs is never answered from the kernel's caches).
+    A daemon killed while it served requests over io_uring has its rings cancelled before
+    its /dev/fuse descriptors close: meanwhile a request may end with ECANCELED (or EIO)
+    while the connection is not yet aborted. So any other error means "ask again", for up
+    to 5 s; a statfs that succeeds means the daemon is alive."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            os.statvfs(mnt)
+        except OSError as e:
+            if e.errno in DEAD_MOUNT:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+            continue
+        return False
 
 
 def run(mnt, log, seed):
@@ -215,9 +226,9 @@ def run(mnt, log, seed):
                     lg.write(f"K EIO {when} {how}\n")
                     return 0
                 # Over io_uring (daemon/uring.c), a request the kernel was handing to the
-                # dying daemon's queue ends with ECANCELED instead.
+                # dying daemon's queue ends with ECANCELED instead; timed as EIO is.
                 if e.errno == errno.ECANCELED and mount_dead(mnt):
-                    lg.write("K\n")
+                    lg.write(f"K ECANCELED {when} from the call itself\n")
                     return 0
                 lg.write(f"X {errno.errorcode.get(e.errno, e.errno)}\n")
                 die(f"{op}: unexpected error {e}")
