@@ -319,6 +319,11 @@ bool uring_serving(void)
 	return serving != NULL;
 }
 
+void *uring_reply_space(size_t len)
+{
+	return serving && len <= payload_size ? serving->payload : NULL;
+}
+
 bool uring_take_reply(const struct iovec *iov, int count)
 {
 	struct queue_thread *t = serving;
@@ -338,7 +343,9 @@ bool uring_take_reply(const struct iovec *iov, int count)
 	}
 	char *p = t->payload;
 	for (int i = 1; i < count; i++) {
-		memmove(p, iov[i].iov_base, iov[i].iov_len);
+		/* Data read straight into the payload (uring_reply_space) is already there. */
+		if (iov[i].iov_base != p)
+			memmove(p, iov[i].iov_base, iov[i].iov_len);
 		p += iov[i].iov_len;
 	}
 	o.len = (uint32_t)(sizeof(o) + n);

@@ -46,3 +46,8 @@ ssize_t uring_take_spliced_reply(int pipefd, size_t len);
 
 /* Whether this thread is processing a request that came through io_uring. */
 bool uring_serving(void);
+
+/* Where a reply of LEN bytes of data to the request this thread is processing lands, when it
+ * came through io_uring: data read straight there and passed back to fuse_reply_buf is not
+ * copied again. NULL otherwise, or when LEN does not fit. */
+void *uring_reply_space(size_t len);
