@@ -577,20 +577,16 @@ void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off, struct fuse_f
 		return;
 	}
 	/* Through io_uring the data is copied into the entry's payload whatever we do (there is no
-	 * splice into a ring), so it is read straight there: no pipe, no second copy. Not for
-	 * O_DIRECT, whose buffer must be aligned, which the payload is not: an EINVAL (the
-	 * backing file was opened O_DIRECT and the flag since cleared) takes the splice too. */
-	char *space = fi && (fi->flags & O_DIRECT) ? NULL : uring_reply_space(size);
+	 * splice into a ring), so it is read straight there: no pipe, no second copy. */
+	char *space = uring_reply_space(size);
 	if (space) {
 		ssize_t got = pread(io.fd, space, size, off);
-		if (got >= 0 || errno != EINVAL) {
-			if (got < 0)
-				fuse_reply_err(req, errno);
-			else
-				fuse_reply_buf(req, space, (size_t)got);
-			data_io_done(&io);
-			return;
-		}
+		if (got < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_buf(req, space, (size_t)got);
+		data_io_done(&io);
+		return;
 	}
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;

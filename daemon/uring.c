@@ -587,9 +587,14 @@ static void spawn(struct queue *q)
 	reap_ended();
 	struct queue_thread *t = calloc(1, sizeof(*t));
 	struct req_header *hdr = calloc(1, sizeof(*hdr));
-	/* Room in front of the payload for the request's in header and fixed arguments. */
-	size_t room = sizeof(struct fuse_in_header) + sizeof(hdr->op_in);
-	char *buf = malloc(room + payload_size);
+	/* Room in front of the payload for the request's in header and fixed arguments, a page
+	 * of it: the payload is page-aligned, so that a READ of an O_DIRECT backing file can be
+	 * read straight into it (uring_reply_space). */
+	size_t page = 4096, room = page;
+	_Static_assert(sizeof(struct fuse_in_header) + sizeof(((struct req_header *)0)->op_in) <=
+			       4096,
+		       "the request's headers fit in front of the payload");
+	char *buf = aligned_alloc(page, room + (payload_size + page - 1) / page * page);
 	pthread_attr_t attr;
 	int err = t && hdr && buf ? pthread_attr_init(&attr) : ENOMEM;
 	if (!err) {

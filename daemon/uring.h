@@ -49,5 +49,6 @@ bool uring_serving(void);
 
 /* Where a reply of LEN bytes of data to the request this thread is processing lands, when it
  * came through io_uring: data read straight there and passed back to fuse_reply_buf is not
- * copied again. NULL otherwise, or when LEN does not fit. */
+ * copied again. Page-aligned, so O_DIRECT reads may use it. NULL otherwise, or when LEN does
+ * not fit. */
 void *uring_reply_space(size_t len);

@@ -213,22 +213,19 @@ def run(mnt, log, seed):
                 # dies meanwhile, the kernel ends the unanswered WRITEs with ECONNABORTED and
                 # turns that into EIO (a mapping error, as for any lost write-back data).
                 # Without it, a WRITE whose data the kernel was copying into the dying
-                # daemon's buffer ends with EIO (crash-daemon.sh says why). It is the kill
-                # only if the mount is dead now and the EIO came after the kill: the time
-                # lets crash-daemon.sh check the second part.
-                if e.errno == errno.EIO and mount_dead(mnt):
+                # daemon's buffer ends with EIO (crash-daemon.sh says why). Over io_uring
+                # (daemon/uring.c), a request the kernel was handing to the dying daemon's
+                # queue ends with ECANCELED instead. Either is the kill only if the mount is
+                # dead now and the error came after the kill: the time lets crash-daemon.sh
+                # check the second part.
+                if e.errno in (errno.EIO, errno.ECANCELED) and mount_dead(mnt):
                     # Which call: an EIO from close() replaces the write's error, which
                     # Python keeps as the context.
                     before = e.__context__
                     how = ("from close(), after the write got "
                            f"{errno.errorcode.get(before.errno, before.errno)}"
                            if isinstance(before, OSError) else "from the call itself")
-                    lg.write(f"K EIO {when} {how}\n")
-                    return 0
-                # Over io_uring (daemon/uring.c), a request the kernel was handing to the
-                # dying daemon's queue ends with ECANCELED instead; timed as EIO is.
-                if e.errno == errno.ECANCELED and mount_dead(mnt):
-                    lg.write(f"K ECANCELED {when} from the call itself\n")
+                    lg.write(f"K {errno.errorcode[e.errno]} {when} {how}\n")
                     return 0
                 lg.write(f"X {errno.errorcode.get(e.errno, e.errno)}\n")
                 die(f"{op}: unexpected error {e}")
