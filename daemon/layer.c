@@ -120,6 +120,7 @@ int layers_open(struct ovl *ovl, const struct ovl_options *o, char *err, size_t 
 	ovl->acl = !o->noacl && !o->noxattrs;
 	ovl->timeout = o->timeout;
 	ovl->max_read = o->max_read;
+	ovl->blksize = o->blksize;
 	ovl->io_uring = o->io_uring;
 
 	for (size_t i = 0; i < o->n_lower; i++)

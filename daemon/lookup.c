@@ -117,6 +117,10 @@ void ovl_squash_ids(const struct ovl *ovl, uid_t *uid, gid_t *gid)
 void ovl_apply_identity(const struct ovl *ovl, struct ovl_inode *ino, struct stat *st)
 {
 	st->st_ino = ino->st_ino;
+	/* Every write through the mount is a round trip, so ask for big ones: stdio sizes its
+	 * buffer by this (doc/daemon.md, "The block size a file reports"). */
+	if (ovl->blksize)
+		st->st_blksize = ovl->blksize;
 	pthread_mutex_lock(&ino->lock);
 	if (ino->has_override) {
 		st->st_uid = ino->o_uid;

@@ -59,6 +59,8 @@ static const char usage[] =
 	"  writeback=0|1          kernel writeback cache for file data (default 1)\n"
 	"  io_uring=0|1           take requests through io_uring when the kernel offers it (the\n"
 	"                         fuse module's enable_uring, set by root; default 1)\n"
+	"  blksize=N              st_blksize every file reports, a power of two from 512 to\n"
+	"                         1048576, 0 for the layer's own (default 131072)\n"
 	"  squash_unmapped        show files of ids unmapped in our user namespace as ours\n"
 	"  fast_ino, threaded, plugins, xattr_permissions\n"
 	"                         accepted for fuse-overlayfs compatibility; no effect\n"

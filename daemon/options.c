@@ -23,6 +23,7 @@ void ovl_options_init(struct ovl_options *o)
 	 * meanwhile loses it, and close() says EIO (doc/daemon.md, "Writeback cache"). */
 	o->writeback = true;
 	o->max_read = ANTARES_MAX_READ;
+	o->blksize = ANTARES_BLKSIZE;
 	/* Taken whenever the kernel offers it: root turned it on for the whole machine
 	 * (daemon/uring.c). */
 	o->io_uring = true;
@@ -285,6 +286,20 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 			return -EINVAL;
 		}
 		o->max_read = (unsigned)n;
+		return 0;
+	}
+	if (!strcmp(key, "blksize") && v) {
+		errno = 0;
+		unsigned long long n = strtoull(v, NULL, 10);
+		if (!*v || strspn(v, "0123456789") != strlen(v) || errno ||
+		    (n != 0 && (n < 512 || n > ANTARES_BLKSIZE_MAX || (n & (n - 1))))) {
+			snprintf(err, errlen,
+				 "option blksize= needs a power of two from 512 to %u bytes, or 0 for "
+				 "the layer's own, got '%s'",
+				 ANTARES_BLKSIZE_MAX, text_one_line(v, shown_v, sizeof(shown_v)));
+			return -EINVAL;
+		}
+		o->blksize = (unsigned)n;
 		return 0;
 	}
 	if ((!v && in_list(fuse_flags, key)) || (v && in_list(fuse_valued, key)))

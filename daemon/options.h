@@ -5,6 +5,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The preferred I/O size the mount reports (st_blksize): why it is not the layer's own, in
+ * doc/daemon.md, "The block size a file reports". */
+#define ANTARES_BLKSIZE (128u << 10)
+#define ANTARES_BLKSIZE_MAX (1u << 20)
+
 struct ovl_options {
 	char **lowerdirs; /* topmost first, as in fuse-overlayfs and kernel overlayfs */
 	size_t n_lower;
@@ -19,6 +24,7 @@ struct ovl_options {
 	bool writeback; /* kernel writeback cache: writes gathered in the page cache */
 	bool squash_unmapped; /* report unmapped (overflow) owners as the daemon's own ids */
 	unsigned max_read;    /* largest READ the kernel sends, bytes (max_read=) */
+	unsigned blksize;     /* st_blksize shown for every file, bytes; 0: the layer's own */
 	bool io_uring; /* take requests through io_uring when the kernel offers it (uring.c) */
 	char *fuse_opts; /* comma-separated generic mount options handed to libfuse */
 };

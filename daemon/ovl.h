@@ -69,6 +69,7 @@ struct ovl {
 	struct pending_set *pending;
 	double timeout;
 	unsigned max_read; /* the mount's max_read=, told to libfuse again at INIT */
+	unsigned blksize;  /* st_blksize of every reply (blksize=); 0: the layer's */
 	bool io_uring;     /* io_uring=1: offer to take requests through io_uring (uring.c) */
 	struct inode_table table;
 	struct ovl_inode *root;

@@ -5,6 +5,8 @@
 # and opening an existing file costs no OPEN after the first. Counted in the daemon's request
 # trace. The files must come out as a CREATE would make them: content, mode under the umask,
 # O_EXCL, and a read-only file written through the descriptor that created it (git objects).
+# And every file reports a 128 KiB preferred I/O size (blksize=), so buffered writers ask for
+# big writes.
 . "$(dirname "$0")/../lib.sh"
 make_layers
 M=$T/mnt
@@ -37,8 +39,25 @@ os.close(fd)
 if open(os.path.join(m, "obj")).read() != "object data\n":
     sys.exit("a file created read-only lost what was written through its creating fd")
 EOF
+# Every file reports a 128 KiB preferred I/O size, whatever its layer's: a writer that buffers
+# by it (Python's open(); C stdio up to 8 KiB) writes 200 KiB in two requests, not fifty.
+[ "$(stat -c %o "$M/l1")" = 131072 ] || fail "a lower file reports st_blksize $(stat -c %o "$M/l1"), want 131072"
+[ "$(stat -c %o "$M/n1")" = 131072 ] || fail "a new file reports st_blksize $(stat -c %o "$M/n1"), want 131072"
+before=$(ovl_requests WRITE)
+python3 -c 'import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(20000): f.write("line %05d\n" % i)' "$M/buffered.txt"
+writes=$(( $(ovl_requests WRITE) - before ))
+[ "$(wc -c <"$T/upper/buffered.txt")" = 220000 ] || fail "buffered.txt: $(wc -c <"$T/upper/buffered.txt") bytes in the upper, want 220000"
+[ "$writes" -le 3 ] || fail "220,000 bytes written through a buffered Python file cost $writes WRITE requests, want 2 (one per 128 KiB)"
 ovl_umount "$M"
 [ "$(stat -c %a "$T/upper/obj")" = 444 ] || fail "obj: upper mode $(stat -c %a "$T/upper/obj"), want 444"
+
+# blksize=0: the layer's own size shows through.
+ovl_mount "$M" "$OVL_OPTS,writeback=0,blksize=0"
+[ "$(stat -c %o "$M/l1")" = "$(stat -c %o "$T/lower1/l1")" ] ||
+	fail "blksize=0: st_blksize $(stat -c %o "$M/l1"), the layer's is $(stat -c %o "$T/lower1/l1")"
+ovl_umount "$M"
 
 # With the writeback cache the kernel needs handles, and CREATE stays.
 rm -f "$T/upper/n"*

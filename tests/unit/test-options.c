@@ -102,6 +102,31 @@ int main(void)
 	   "max_read= beyond 32 bits is refused, naming the limit");
 	ovl_options_free(&o);
 
+	ok(parse(&o, "lowerdir=/a", err) == 0 && o.blksize == 128 * 1024 && !o.fuse_opts,
+	   "blksize defaults to 128 KiB");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,blksize=0", err) == 0 && o.blksize == 0 && !o.fuse_opts,
+	   "blksize=0 keeps the layer's own, and is not handed on to FUSE");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,blksize=1048576", err) == 0 && o.blksize == 1048576,
+	   "blksize= takes 1 MiB");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,blksize=6000", err) < 0 && strstr(err, "blksize=") &&
+		   strstr(err, "power of two") && strstr(err, "6000"),
+	   "blksize= that is not a power of two is refused, naming the value");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,blksize=2097152", err) < 0 && strstr(err, "1048576"),
+	   "blksize= above 1 MiB is refused, naming the limit");
+	ovl_options_free(&o);
+
+	ok(parse(&o, "lowerdir=/a,blksize=256", err) < 0 && strstr(err, "512"),
+	   "blksize= below 512 is refused");
+	ovl_options_free(&o);
+
 	ok(parse(&o, "lowerdir=/a", err) == 0 && o.io_uring, "io_uring is taken when offered by default");
 	ovl_options_free(&o);
 
