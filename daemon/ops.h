@@ -81,7 +81,8 @@ void op_removexattr(fuse_req_t, fuse_ino_t, const char *);
 /* The fd of an open file's handle, and whether it is on lower data (a metacopy's, or a file
  * not copied up). Only for FI with a handle (fi->fh != 0): no_open files have none. */
 int ops_file_fd(struct fuse_file_info *fi);
-/* Wait for write-behind hand-overs still running on threads of their own; at exit. */
+/* At exit, with no request left running: wait for write-behind hand-overs still running on
+ * threads of their own, and free the handles of files the kernel never released. */
 void ops_file_shutdown(void);
 bool ops_file_on_lower_data(struct fuse_file_info *fi);
 /* INO's last name is about to go while the kernel may still have it open (with no_open we

@@ -29,7 +29,27 @@ struct ovl_file {
 	unsigned data_gen; /* the inode's data_gen when fd was opened */
 	int flags;
 	int old_fd; /* a lower fd replaced by refresh_handle, closed at release */
+	/* On open_handles until RELEASE: a daemon stopped while files are open gets no RELEASE
+	 * for them, and frees them at exit (ops_file_shutdown). */
+	struct ovl_file *next, **pprev;
 };
+
+static pthread_mutex_t open_handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ovl_file *open_handles;
+
+static void handle_free(struct ovl_file *f)
+{
+	pthread_mutex_lock(&open_handles_lock);
+	*f->pprev = f->next;
+	if (f->next)
+		f->next->pprev = f->pprev;
+	pthread_mutex_unlock(&open_handles_lock);
+	close(f->fd);
+	if (f->old_fd >= 0)
+		close(f->old_fd);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
 
 int ops_file_fd(struct fuse_file_info *fi)
 {
@@ -141,6 +161,13 @@ static int attach_file(struct ovl *ovl, struct fuse_file_info *fi, int fd, int l
 	f->data_gen = gen;
 	f->flags = flags;
 	f->old_fd = -1;
+	pthread_mutex_lock(&open_handles_lock);
+	f->next = open_handles;
+	if (f->next)
+		f->next->pprev = &f->next;
+	open_handles = f;
+	f->pprev = &open_handles;
+	pthread_mutex_unlock(&open_handles_lock);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	/* We are the only writer of the layers and every write passes through the kernel, so
 	 * cached pages stay valid across opens. */
@@ -764,6 +791,8 @@ void ops_file_shutdown(void)
 	while (wb_apart)
 		pthread_cond_wait(&wb_wait_done, &wb_wait_lock);
 	pthread_mutex_unlock(&wb_wait_lock);
+	while (open_handles)
+		handle_free(open_handles);
 }
 
 void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t off,
@@ -835,13 +864,8 @@ void op_release(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 {
 	(void)n;
 	struct ovl_file *f = handle_of(fi);
-	if (f) {
-		close(f->fd);
-		if (f->old_fd >= 0)
-			close(f->old_fd);
-		pthread_mutex_destroy(&f->lock);
-		free(f);
-	}
+	if (f)
+		handle_free(f);
 	if (req)
 		fuse_reply_err(req, 0);
 }
