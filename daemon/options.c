@@ -177,6 +177,16 @@ static bool in_list(const char *const *list, const char *key)
 	return false;
 }
 
+/* V as a decimal number of at most MAX, digits only: 0, or -1. */
+static int parse_count(const char *v, unsigned long long max, unsigned long long *n)
+{
+	errno = 0;
+	*n = strtoull(v, NULL, 10);
+	if (!*v || strspn(v, "0123456789") != strlen(v) || errno || *n > max)
+		return -1;
+	return 0;
+}
+
 static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen)
 {
 	char *eq = strchr(item, '=');
@@ -277,9 +287,8 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 	if (!strcmp(key, "max_read") && v) {
 		/* Kept here rather than handed through: libfuse wants the same number again from
 		 * the daemon at INIT (ops.c). */
-		errno = 0;
-		unsigned long long n = strtoull(v, NULL, 10);
-		if (!*v || strspn(v, "0123456789") != strlen(v) || errno || n > UINT_MAX) {
+		unsigned long long n;
+		if (parse_count(v, UINT_MAX, &n) < 0) {
 			snprintf(err, errlen,
 				 "option max_read= needs a number of bytes up to %u, got '%s'",
 				 UINT_MAX, text_one_line(v, shown_v, sizeof(shown_v)));
@@ -289,10 +298,9 @@ static int parse_one(struct ovl_options *o, char *item, char *err, size_t errlen
 		return 0;
 	}
 	if (!strcmp(key, "blksize") && v) {
-		errno = 0;
-		unsigned long long n = strtoull(v, NULL, 10);
-		if (!*v || strspn(v, "0123456789") != strlen(v) || errno ||
-		    (n != 0 && (n < 512 || n > ANTARES_BLKSIZE_MAX || (n & (n - 1))))) {
+		unsigned long long n;
+		if (parse_count(v, ANTARES_BLKSIZE_MAX, &n) < 0 ||
+		    (n != 0 && (n < 512 || (n & (n - 1))))) {
 			snprintf(err, errlen,
 				 "option blksize= needs a power of two from 512 to %u bytes, or 0 for "
 				 "the layer's own, got '%s'",
