@@ -57,11 +57,22 @@ for _ in $(seq 1 200); do grep -q ready "$T/probe" && break; sleep 0.05; done
 grep -q ready "$T/probe" || fail "the probe did not start: $(cat "$T/probe")"
 
 resume() { kill -CONT "$INNER" 2>/dev/null || true; }
+# kill -STOP returns before the daemon has stopped: one thread takes the signal, and the others
+# stop only when it has told them and they next run. Until then they still serve, which made
+# round 1 fail about once in six under the sanitizers. Wait until every thread is stopped.
+all_stopped() {
+	local t
+	for t in /proc/"$INNER"/task/*/stat; do
+		[ "$(sed 's/.*) //' "$t" 2>/dev/null | cut -d' ' -f1)" = T ] || return 1
+	done
+}
 # round N: four lookups wait in the stopped layer while the probe is served. The second round
 # starts with the threads the first one made idle, not fresh ones.
 round() {
 	local r=$1 p stuck=()
 	kill -STOP "$INNER"
+	for _ in $(seq 1 500); do all_stopped && break; sleep 0.01; done
+	all_stopped || { resume; fail "round $r: the inner daemon did not stop within 5 s of SIGSTOP"; }
 	for i in 1 2 3 4; do
 		stat "$M/missing-$r-$i" >/dev/null 2>&1 &
 		stuck+=($!)
