@@ -62,25 +62,6 @@ static struct ovl_inode *find_locked(struct inode_table *t, int layer, dev_t dev
 	return NULL;
 }
 
-static void all_add_locked(struct inode_table *t, struct ovl_inode *ino)
-{
-	ino->all_next = t->all;
-	if (t->all)
-		t->all->all_pprev = &ino->all_next;
-	t->all = ino;
-	ino->all_pprev = &t->all;
-}
-
-static void all_del_locked(struct ovl_inode *ino)
-{
-	if (!ino->all_pprev)
-		return;
-	*ino->all_pprev = ino->all_next;
-	if (ino->all_next)
-		ino->all_next->all_pprev = ino->all_pprev;
-	ino->all_pprev = NULL;
-}
-
 static void unlink_locked(struct inode_table *t, struct ovl_inode *ino)
 {
 	struct ovl_inode **p = &t->buckets[bucket_of(t, ino->key_layer, ino->key_dev, ino->key_ino)];
@@ -113,7 +94,7 @@ struct ovl_inode *inode_insert(struct inode_table *t, struct ovl_inode *ino)
 		ino->hash_next = t->buckets[k];
 		t->buckets[k] = ino;
 		t->count++;
-		all_add_locked(t, ino);
+		list_push(&t->all, &ino->all);
 		maybe_grow(t);
 		e = ino;
 	}
@@ -237,8 +218,9 @@ void inode_table_destroy(struct ovl *ovl)
 		return;
 	/* No other thread is left: free each inode on its own, not through release(), whose
 	 * reference walk would visit parents that are freed here too. */
-	for (struct ovl_inode *ino = t->all, *next; ino; ino = next) {
-		next = ino->all_next;
+	for (struct list_node *node = t->all, *next; node; node = next) {
+		next = node->next;
+		struct ovl_inode *ino = container_of(node, struct ovl_inode, all);
 		for (struct ovl_alias *a = ino->aliases, *an; a; a = an) {
 			an = a->next;
 			free(a->name);
@@ -279,7 +261,7 @@ static void release(struct ovl *ovl, struct ovl_inode *ino, uint64_t n, uint64_t
 		bool dead = ino->nlookup == 0 && ino->refs == 0;
 		if (dead) {
 			unlink_locked(t, ino);
-			all_del_locked(ino);
+			list_unlink(&ino->all);
 		}
 		pthread_mutex_unlock(&t->lock);
 		if (!dead)

@@ -8,13 +8,15 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "../common/list.h"
+
 struct ovl;
 
 struct ovl_inode {
 	struct ovl_inode *hash_next;
 	/* Every inode that entered the table, hashed or not (an unhashed inode may still be
 	 * looked up by the kernel): the daemon frees them all when it exits. Table lock. */
-	struct ovl_inode *all_next, **all_pprev;
+	struct list_node all;
 	/* identity of the topmost copy: (layer, st_dev, st_ino); changes on copy-up */
 	int key_layer;
 	dev_t key_dev;
@@ -112,7 +114,7 @@ struct inode_table {
 	struct ovl_inode **buckets;
 	size_t n_buckets;
 	size_t count;
-	struct ovl_inode *all; /* see ovl_inode.all_next */
+	struct list_node *all; /* see ovl_inode.all */
 };
 
 int inode_table_init(struct inode_table *t);

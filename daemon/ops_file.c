@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/list.h"
 #include "../common/log.h"
 #include "copyup.h"
 #include "devio.h"
@@ -31,18 +32,16 @@ struct ovl_file {
 	int old_fd; /* a lower fd replaced by refresh_handle, closed at release */
 	/* On open_handles until RELEASE: a daemon stopped while files are open gets no RELEASE
 	 * for them, and frees them at exit (ops_file_shutdown). */
-	struct ovl_file *next, **pprev;
+	struct list_node open_link;
 };
 
 static pthread_mutex_t open_handles_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ovl_file *open_handles;
+static struct list_node *open_handles;
 
 static void handle_free(struct ovl_file *f)
 {
 	pthread_mutex_lock(&open_handles_lock);
-	*f->pprev = f->next;
-	if (f->next)
-		f->next->pprev = f->pprev;
+	list_unlink(&f->open_link);
 	pthread_mutex_unlock(&open_handles_lock);
 	close(f->fd);
 	if (f->old_fd >= 0)
@@ -162,11 +161,7 @@ static int attach_file(struct ovl *ovl, struct fuse_file_info *fi, int fd, int l
 	f->flags = flags;
 	f->old_fd = -1;
 	pthread_mutex_lock(&open_handles_lock);
-	f->next = open_handles;
-	if (f->next)
-		f->next->pprev = &f->next;
-	open_handles = f;
-	f->pprev = &open_handles;
+	list_push(&open_handles, &f->open_link);
 	pthread_mutex_unlock(&open_handles_lock);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	/* We are the only writer of the layers and every write passes through the kernel, so
@@ -792,7 +787,7 @@ void ops_file_shutdown(void)
 		pthread_cond_wait(&wb_wait_done, &wb_wait_lock);
 	pthread_mutex_unlock(&wb_wait_lock);
 	while (open_handles)
-		handle_free(open_handles);
+		handle_free(container_of(open_handles, struct ovl_file, open_link));
 }
 
 void op_write_buf(fuse_req_t req, fuse_ino_t n, struct fuse_bufvec *in, off_t off,
