@@ -117,7 +117,9 @@ targets() {
 	local A=antares-overlayd F=fuse-overlayfs K=overlayfs N=native wl a f n r rn verdict floor floor_name
 	echo "| target | numbers | holds? |"
 	echo "| --- | --- | --- |"
-	for wl in "${SELECTED[@]}"; do
+	# The issue names the warm pass for stat and git status; for the read it names none, so
+	# both passes are judged: a build's first read of an input meets the cold one.
+	for wl in $(printf '%s\n' "${SELECTED[@]}" | sed 's/^seq-read$/seq-read\nseq-read-first/'); do
 		a=${MED[$wl|$A]:-} f=${MED[$wl|$F]:-} n=${MED[$wl|$N]:-}
 		if [ -z "$a" ] || [ -z "$f" ]; then continue; fi
 		r=$(ratio "$a" "$f")
@@ -130,7 +132,7 @@ targets() {
 			else if (n > 0 && a / n <= 1.1 && f / n <= 1.1) print "yes (both within 10% of native)"
 			else if (fl > 0 && 0.8 * f < fl) printf "**no**: 0.8 × fuse-overlayfs = %.3g s is below %s (%.3g s)\n", 0.8 * f, fn, fl
 			else print "**no**" }')
-		echo "| $wl: antares ≤ 0.8 × fuse-overlayfs | ${r}x of fuse-overlayfs | $verdict |"
+		echo "| ${wl/%-first/ (first pass)}: antares ≤ 0.8 × fuse-overlayfs | ${r}x of fuse-overlayfs | $verdict |"
 	done
 	for wl in stat git-status; do
 		a=${MED[$wl|$A]:-} f=${MED[$wl|$K]:-}
