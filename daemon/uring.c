@@ -102,6 +102,7 @@ struct queue_thread {
 	char *payload; /* with room in front for the request's headers */
 	char *buf;     /* what payload points into */
 	struct iovec iov[2];
+	bool floating; /* may run on any of daemon_cpus for now (after a big READ) */
 	pthread_t thread;
 	struct queue_thread *next; /* all_threads or ended_threads (grow_lock) */
 };
@@ -282,8 +283,13 @@ static void store_error(struct queue_thread *t, int err)
 	replied = true;
 }
 
-/* Hand the request in our entry to libfuse, laid out as /dev/fuse would give it. */
-static void serve(struct queue_thread *t)
+/* A READ at least this big is part of a stream (readahead sends 128 KiB): see
+ * pin_for_next. */
+#define BIG_READ (64 * 1024)
+
+/* Hand the request in our entry to libfuse, laid out as /dev/fuse would give it. Returns
+ * whether it was a READ of BIG_READ or more. */
+static bool serve(struct queue_thread *t)
 {
 	struct fuse_in_header in;
 	memcpy(&in, t->hdr->in_out, sizeof(in));
@@ -291,6 +297,7 @@ static void serve(struct queue_thread *t)
 	serving = t;
 	serving_unique = in.unique;
 	replied = false;
+	bool big_read = false;
 	if (in.len < sizeof(in) + psz || in.len - sizeof(in) - psz > sizeof(t->hdr->op_in) ||
 	    psz > payload_size) {
 		log_error("io_uring: a request (opcode %u) of %u bytes does not fit its entry "
@@ -303,6 +310,11 @@ static void serve(struct queue_thread *t)
 		memcpy(start, &in, sizeof(in));
 		memcpy(start + sizeof(in), t->hdr->op_in, oplen);
 		devio_note_request(start, in.len);
+		if (in.opcode == FUSE_READ && oplen >= sizeof(struct fuse_read_in)) {
+			struct fuse_read_in r;
+			memcpy(&r, t->hdr->op_in, sizeof(r));
+			big_read = r.size >= BIG_READ;
+		}
 		struct fuse_buf fb = { .mem = start, .size = in.len };
 		fuse_session_process_buf(uring_ovl->se, &fb);
 		if (!replied) {
@@ -312,6 +324,7 @@ static void serve(struct queue_thread *t)
 		}
 	}
 	serving = NULL;
+	return big_read;
 }
 
 bool uring_serving(void)
@@ -485,6 +498,29 @@ static bool register_entry(struct queue_thread *t, bool retry)
 	}
 }
 
+/* Keep T on its queue's CPU for the next request, or let it run on any of the daemon's
+ * CPUs after a big READ. The queue of a READ is the CPU of its reader, and a reader of a
+ * big file goes on reading while the READ is served: pinned, our thread and the reader
+ * take turns on that one CPU (copying the data twice on our side: into the payload, and
+ * the kernel from there into the page cache), and the first read of a 1 GiB file took
+ * twice as long as through /dev/fuse. Free, the next READ wakes the thread on the idle
+ * CPU. Every other request keeps the thread where its caller runs, which is what the ring
+ * is for (doc/daemon.md, "Requests over io_uring"). A change costs one system call. */
+static void pin_for_next(struct queue_thread *t, bool big_read)
+{
+	if (t->q->cpu < 0 || t->floating == big_read || CPU_COUNT(&daemon_cpus) < 2)
+		return;
+	cpu_set_t set;
+	if (big_read) {
+		set = daemon_cpus;
+	} else {
+		CPU_ZERO(&set);
+		CPU_SET(t->q->cpu, &set);
+	}
+	if (sched_setaffinity(0, sizeof(set), &set) == 0)
+		t->floating = big_read;
+}
+
 static void *queue_main(void *arg)
 {
 	struct queue_thread *t = arg;
@@ -495,6 +531,10 @@ static void *queue_main(void *arg)
 	/* Worked out once: the wait lets WAKE_SIG in, and nothing else it did not before. */
 	pthread_sigmask(SIG_BLOCK, NULL, &wait_mask);
 	sigdelset(&wait_mask, WAKE_SIG);
+	/* Named for top -H, perf and tests/integration/ring-pinning.sh. */
+	char name[16];
+	snprintf(name, sizeof(name), "ring-q%u", q->qid);
+	pthread_setname_np(pthread_self(), name);
 	if (q->cpu >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
@@ -530,7 +570,7 @@ static void *queue_main(void *arg)
 		if (idle <= 1)
 			grow(q);
 		uint64_t commit = t->hdr->ent.commit_id;
-		serve(t);
+		pin_for_next(t, serve(t));
 		__atomic_add_fetch(&q->idle, 1, __ATOMIC_RELEASE);
 		queue_cmd(t, CMD_COMMIT_AND_FETCH, commit, (uint16_t)q->qid);
 	}
