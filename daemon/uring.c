@@ -126,6 +126,7 @@ static pthread_cond_t threads_done = PTHREAD_COND_INITIALIZER;
 static bool prepared;
 static struct ring spare_ring;
 static cpu_set_t daemon_cpus;
+static bool may_float; /* daemon_cpus has two CPUs or more: see pin_for_next */
 /* Queues that have not yet told whether they got an entry, and whether one did not; under
  * grow_lock, signalled by registered. */
 static unsigned unregistered;
@@ -498,6 +499,20 @@ static bool register_entry(struct queue_thread *t, bool retry)
 	}
 }
 
+/* Hold T on its queue's CPU, or (FREE) let it run on any of the daemon's CPUs. */
+static void allow_cpus(struct queue_thread *t, bool free)
+{
+	cpu_set_t set;
+	if (free) {
+		set = daemon_cpus;
+	} else {
+		CPU_ZERO(&set);
+		CPU_SET(t->q->cpu, &set);
+	}
+	if (sched_setaffinity(0, sizeof(set), &set) == 0)
+		t->floating = free;
+}
+
 /* Keep T on its queue's CPU for the next request, or let it run on any of the daemon's
  * CPUs after a big READ. The queue of a READ is the CPU of its reader, and a reader of a
  * big file goes on reading while the READ is served: pinned, our thread and the reader
@@ -508,17 +523,9 @@ static bool register_entry(struct queue_thread *t, bool retry)
  * is for (doc/daemon.md, "Requests over io_uring"). A change costs one system call. */
 static void pin_for_next(struct queue_thread *t, bool big_read)
 {
-	if (t->q->cpu < 0 || t->floating == big_read || CPU_COUNT(&daemon_cpus) < 2)
+	if (t->floating == big_read || t->q->cpu < 0 || !may_float)
 		return;
-	cpu_set_t set;
-	if (big_read) {
-		set = daemon_cpus;
-	} else {
-		CPU_ZERO(&set);
-		CPU_SET(t->q->cpu, &set);
-	}
-	if (sched_setaffinity(0, sizeof(set), &set) == 0)
-		t->floating = big_read;
+	allow_cpus(t, big_read);
 }
 
 static void *queue_main(void *arg)
@@ -535,12 +542,8 @@ static void *queue_main(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "ring-q%u", q->qid);
 	pthread_setname_np(pthread_self(), name);
-	if (q->cpu >= 0) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(q->cpu, &set);
-		sched_setaffinity(0, sizeof(set), &set);
-	}
+	if (q->cpu >= 0)
+		allow_cpus(t, false);
 	/* Made here: a ring of one issuer takes submissions only from the thread that made it. */
 	int err = ring_init(&t->ring, 2, false);
 	bool ring = err == 0;
@@ -730,6 +733,7 @@ bool uring_prepare(int devfd)
 	}
 	if (sched_getaffinity(0, sizeof(daemon_cpus), &daemon_cpus) < 0)
 		CPU_ZERO(&daemon_cpus);
+	may_float = CPU_COUNT(&daemon_cpus) >= 2;
 	prepared = true;
 	return true;
 }
