@@ -62,7 +62,8 @@ static void set_free(struct name_set *set)
 	free(set->slots);
 }
 
-static int list_add(struct dirlist *list, const char *name, uint64_t ino, unsigned char type)
+static int list_add(struct dirlist *list, const char *name, int layer, uint64_t d_ino,
+		    unsigned char type)
 {
 	if (list->n == list->cap) {
 		size_t cap = list->cap ? list->cap * 2 : 32;
@@ -74,7 +75,9 @@ static int list_add(struct dirlist *list, const char *name, uint64_t ino, unsign
 	}
 	if (!(list->entries[list->n].name = strdup(name)))
 		return -ENOMEM;
-	list->entries[list->n].ino = ino;
+	list->entries[list->n].ino = inode_compose_ino(layer, d_ino);
+	list->entries[list->n].d_ino = d_ino;
+	list->entries[list->n].layer = layer;
 	list->entries[list->n].type = type;
 	list->n++;
 	return 0;
@@ -140,7 +143,7 @@ static int read_layer(struct ovl *ovl, struct ovl_inode *dir, int l, struct name
 			return r;
 		if (r == 0 || entry_is_whiteout(fd, de))
 			continue;
-		if ((r = list_add(list, name, inode_compose_ino(l, de->d_ino), de->d_type)) < 0)
+		if ((r = list_add(list, name, l, de->d_ino, de->d_type)) < 0)
 			return r;
 	}
 }

@@ -9,7 +9,9 @@
 
 struct dirlist_entry {
 	char *name;
-	uint64_t ino; /* composed from the layer and d_ino; readdirplus looks up the real one */
+	uint64_t ino; /* composed from the layer and d_ino; readdirplus reports the real one */
+	uint64_t d_ino; /* the number in the layer the name was found in */
+	int layer;
 	unsigned char type; /* DT_* */
 };
 

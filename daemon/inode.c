@@ -83,6 +83,18 @@ struct ovl_inode *inode_find(struct inode_table *t, int layer, dev_t dev, ino_t 
 	return e;
 }
 
+struct ovl_inode *inode_find_held(struct inode_table *t, int layer, dev_t dev, ino_t ino)
+{
+	pthread_mutex_lock(&t->lock);
+	struct ovl_inode *e = find_locked(t, layer, dev, ino);
+	if (e && e->nlookup > 0)
+		e->refs++;
+	else
+		e = NULL;
+	pthread_mutex_unlock(&t->lock);
+	return e;
+}
+
 struct ovl_inode *inode_insert(struct inode_table *t, struct ovl_inode *ino)
 {
 	pthread_mutex_lock(&t->lock);
@@ -343,6 +355,16 @@ int inode_set_location(struct ovl *ovl, struct ovl_inode *ino, struct ovl_inode 
 		}
 	}
 	return 0;
+}
+
+bool inode_known_as(struct ovl_inode *ino, struct ovl_inode *parent, const char *name)
+{
+	pthread_mutex_lock(&ino->lock);
+	bool known = same_name(ino->parent, ino->name, parent, name);
+	for (struct ovl_alias *a = ino->aliases; a && !known; a = a->next)
+		known = same_name(a->parent, a->name, parent, name);
+	pthread_mutex_unlock(&ino->lock);
+	return known;
 }
 
 bool inode_has_name(struct ovl_inode *ino)

@@ -124,6 +124,8 @@ void inode_table_destroy(struct ovl *ovl);
 
 /* Find the inode whose topmost copy is (layer, dev, ino), taking an internal reference. */
 struct ovl_inode *inode_find(struct inode_table *t, int layer, dev_t dev, ino_t ino);
+/* The same, but only while the kernel holds the inode (a lookup count above zero). */
+struct ovl_inode *inode_find_held(struct inode_table *t, int layer, dev_t dev, ino_t ino);
 /* Insert a new inode (refs already 1), unless one with the same key appeared meanwhile: then
  * that one is referenced and returned and the caller frees its candidate. */
 struct ovl_inode *inode_insert(struct inode_table *t, struct ovl_inode *ino);
@@ -161,6 +163,8 @@ struct ovl_inode *inode_get_location(struct ovl *ovl, struct ovl_inode *ino, cha
 /* Whether INO still has a name in the overlay: false once its last one was removed or
  * renamed over, while the kernel may still have it open. */
 bool inode_has_name(struct ovl_inode *ino);
+/* Whether NAME in PARENT is one of the names INO was looked up by (a hard link has several). */
+bool inode_known_as(struct ovl_inode *ino, struct ovl_inode *parent, const char *name);
 
 /* The fd of directory DIR in layer L (or -1). */
 static inline int inode_dir_fd(const struct ovl_inode *dir, int l)

@@ -347,6 +347,20 @@ int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 	return 0;
 }
 
+bool ovl_entry_held(struct ovl *ovl, struct ovl_inode *parent, const char *name, int l,
+		    uint64_t d_ino, mode_t type, uint64_t *st_ino)
+{
+	if (!type)
+		return false;
+	struct ovl_inode *k = inode_find_held(&ovl->table, l, ovl->layers[l].dev, d_ino);
+	if (!k)
+		return false;
+	bool held = k->type == type && inode_known_as(k, parent, name);
+	*st_ino = k->st_ino; /* set at lookup, kept across copy-up */
+	inode_unref(ovl, k);
+	return held;
+}
+
 int ovl_root_init(struct ovl *ovl)
 {
 	struct ovl_inode *root = inode_new(ovl, S_IFDIR);

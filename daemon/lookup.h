@@ -13,6 +13,14 @@
 int ovl_lookup(struct ovl *ovl, struct ovl_inode *parent, const char *name,
 	       struct ovl_inode **out, struct stat *st);
 
+/* Whether the kernel already holds NAME in directory PARENT as the object a listing found in
+ * layer L with inode number D_INO and type TYPE (S_IFMT bits; 0 when unknown): the kernel
+ * looked it up by that name and has not forgotten it. Then a listing need not look it up
+ * again; *ST_INO is set to the number stat reports for it. A hint: a kernel that dropped the
+ * entry meanwhile only asks again. */
+bool ovl_entry_held(struct ovl *ovl, struct ovl_inode *parent, const char *name, int l,
+		    uint64_t d_ino, mode_t type, uint64_t *st_ino);
+
 /* Access to one copy of an inode: fills LOC for layer L (the topmost when L < 0).
  * Holds a reference on the parent until access_done(). */
 struct access {

@@ -126,7 +126,15 @@ static void do_readdir(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 			name = e->name;
 			st.st_ino = e->ino;
 			st.st_mode = (mode_t)DTTOIF(e->type);
-			if (plus) {
+			uint64_t held_ino;
+			if (plus && ovl_entry_held(ovl, dir, name, e->layer, e->d_ino,
+						   st.st_mode & S_IFMT, &held_ino)) {
+				/* Listed without attributes (node id 0): the kernel keeps the
+				 * entry and attributes it has, and we stat nothing. A first
+				 * `git status` lists every directory after looking up every
+				 * file in it. */
+				st.st_ino = held_ino;
+			} else if (plus) {
 				int q = ovl_lookup(ovl, dir, name, &child, &st);
 				if (q == -ENOENT)
 					continue; /* removed since the listing was made */
