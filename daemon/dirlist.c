@@ -75,7 +75,6 @@ static int list_add(struct dirlist *list, const char *name, int layer, uint64_t 
 	}
 	if (!(list->entries[list->n].name = strdup(name)))
 		return -ENOMEM;
-	list->entries[list->n].ino = inode_compose_ino(layer, d_ino);
 	list->entries[list->n].d_ino = d_ino;
 	list->entries[list->n].layer = layer;
 	list->entries[list->n].type = type;

@@ -9,8 +9,9 @@
 
 struct dirlist_entry {
 	char *name;
-	uint64_t ino; /* composed from the layer and d_ino; readdirplus reports the real one */
-	uint64_t d_ino; /* the number in the layer the name was found in */
+	/* Where the name was found: the listing reports inode_compose_ino(layer, d_ino),
+	 * readdirplus the number stat reports. */
+	uint64_t d_ino;
 	int layer;
 	unsigned char type; /* DT_* */
 };

@@ -124,7 +124,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 		} else {
 			struct dirlist_entry *e = &sn->list.entries[i - 2];
 			name = e->name;
-			st.st_ino = e->ino;
+			st.st_ino = inode_compose_ino(e->layer, e->d_ino);
 			st.st_mode = (mode_t)DTTOIF(e->type);
 			uint64_t held_ino;
 			if (plus && ovl_entry_held(ovl, dir, name, e->layer, e->d_ino,
@@ -143,7 +143,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 					 * (node id 0): one unreadable entry must not make the
 					 * whole directory unlistable. */
 					child = NULL;
-					st = (struct stat){ .st_ino = e->ino,
+					uint64_t listed = inode_compose_ino(e->layer, e->d_ino);
+					st = (struct stat){ .st_ino = listed,
 							    .st_mode = (mode_t)DTTOIF(e->type) };
 				}
 			}
