@@ -124,7 +124,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 		} else {
 			struct dirlist_entry *e = &sn->list.entries[i - 2];
 			name = e->name;
-			st.st_ino = inode_compose_ino(e->layer, e->d_ino);
+			uint64_t listed = inode_compose_ino(e->layer, e->d_ino);
+			st.st_ino = listed;
 			st.st_mode = (mode_t)DTTOIF(e->type);
 			uint64_t held_ino;
 			if (plus && ovl_entry_held(ovl, dir, name, e->layer, e->d_ino,
@@ -143,7 +144,6 @@ static void do_readdir(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 					 * (node id 0): one unreadable entry must not make the
 					 * whole directory unlistable. */
 					child = NULL;
-					uint64_t listed = inode_compose_ino(e->layer, e->d_ino);
 					st = (struct stat){ .st_ino = listed,
 							    .st_mode = (mode_t)DTTOIF(e->type) };
 				}
